@@ -1,0 +1,163 @@
+"""The administrative places programs work in: provinces, prefectures and county-level units."""
+
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from config.records import Record
+
+
+class ProvinceQuerySet(models.QuerySet):
+    pass
+
+
+class Province(Record):
+    """A province-level unit (省, 自治区, 直辖市) of mainland China."""
+
+    class Kind(models.TextChoices):
+        PROVINCE = "sheng", _("province (省)")
+        AUTONOMOUS_REGION = "zizhiqu", _("autonomous region (自治区)")
+        MUNICIPALITY = "zhixiashi", _("municipality (直辖市)")
+
+    name = models.CharField(_("name"), max_length=50, unique=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.PROVINCE)
+    note = models.TextField(_("note"), blank=True, default="")
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("province")
+        verbose_name_plural = _("provinces")
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("counties:county_list") + f"?province={self.slug}"
+
+
+class Prefecture(Record):
+    """A prefecture-level unit (地级市, 自治州, 地区, 盟) inside one province."""
+
+    class Kind(models.TextChoices):
+        CITY = "dijishi", _("prefecture-level city (地级市)")
+        AUTONOMOUS_PREFECTURE = "zizhizhou", _("autonomous prefecture (自治州)")
+        REGION = "diqu", _("prefecture (地区)")
+        LEAGUE = "meng", _("league (盟)")
+
+    name = models.CharField(_("name"), max_length=50)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.CITY)
+    province = models.ForeignKey(
+        Province, on_delete=models.PROTECT, related_name="prefectures", verbose_name=_("province")
+    )
+    note = models.TextField(_("note"), blank=True, default="")
+
+    class Meta:
+        ordering = ["province__name", "name"]
+        verbose_name = _("prefecture")
+        verbose_name_plural = _("prefectures")
+        # Names repeat across provinces, so the name is unique only within one.
+        constraints = [
+            models.UniqueConstraint(fields=["province", "name"], name="prefecture_unique_name_in_province")
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("counties:county_list") + f"?prefecture={self.slug}"
+
+
+class Designation(models.TextChoices):
+    """The labels the articles attach to a county."""
+
+    NATIONAL_POOR = "guojiaji-pinkunxian", _("national-level poor county (国家级贫困县)")
+    KEY_COUNTY = "zhongdianxian", _("national key county for poverty alleviation (国家扶贫开发工作重点县)")
+    DEEP_POVERTY = "shendu-pinkunxian", _("deep-poverty county (深度贫困县)")
+    THREE_REGIONS = "sanqu-sanzhou", _("three regions and three prefectures (三区三州)")
+    CONTIGUOUS = "jizhong-lianpian", _("contiguous destitute area (集中连片特困地区)")
+    OTHER = "other", _("other")
+
+
+class CountyQuerySet(models.QuerySet):
+    def in_province(self, province):
+        return self.filter(province=province)
+
+    def with_designation(self, designation):
+        return self.filter(designations__designation=designation).distinct()
+
+
+class County(Record):
+    """A county-level unit (县, 旗, 县级市, 区) where the company works, in its prefecture and province."""
+
+    class Kind(models.TextChoices):
+        COUNTY = "xian", _("county (县)")
+        BANNER = "qi", _("banner (旗)")
+        COUNTY_CITY = "xianjishi", _("county-level city (县级市)")
+        DISTRICT = "qu", _("district (区)")
+        AUTONOMOUS_COUNTY = "zizhixian", _("autonomous county (自治县)")
+        SPECIAL = "tequ", _("special district (特区)")
+
+    name = models.CharField(_("name"), max_length=50)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.COUNTY)
+    prefecture = models.ForeignKey(
+        Prefecture, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="counties", verbose_name=_("prefecture"),
+    )
+    # Kept beside the prefecture: some county-level cities answer to the province
+    # directly, and filtering by province is the commonest public query.
+    province = models.ForeignKey(
+        Province, on_delete=models.PROTECT, related_name="counties", verbose_name=_("province")
+    )
+    code = models.CharField(_("division code"), max_length=12, blank=True, default="")
+    note = models.TextField(_("note"), blank=True, default="")
+
+    objects = CountyQuerySet.as_manager()
+    SEARCH_FIELDS = ("name", "aliases", "note")
+
+    class Meta:
+        ordering = ["province__name", "name"]
+        verbose_name = _("county")
+        verbose_name_plural = _("counties")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["province", "prefecture", "name"], name="county_unique_name_in_prefecture"
+            )
+        ]
+        indexes = [models.Index(fields=["name"]), models.Index(fields=["kind"])]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("counties:county_detail", args=[self.slug])
+
+
+class CountyDesignation(models.Model):
+    """One label an article gives a county (国家级贫困县 …), with the article that says so."""
+
+    county = models.ForeignKey(
+        County, on_delete=models.CASCADE, related_name="designations", verbose_name=_("county")
+    )
+    designation = models.CharField(_("designation"), max_length=30, choices=Designation.choices)
+    source = models.ForeignKey(
+        "programs.Source", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="designations", verbose_name=_("source"),
+    )
+    quote = models.TextField(_("quote"), blank=True, default="")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["county", "designation"]
+        verbose_name = _("county designation")
+        verbose_name_plural = _("county designations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["county", "designation", "source"], name="designation_unique_per_source"
+            )
+        ]
+        indexes = [models.Index(fields=["designation"])]
+
+    def __str__(self):
+        return f"{self.county} · {self.get_designation_display()}"

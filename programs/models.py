@@ -1,0 +1,319 @@
+"""Articles, funds, organizations, programs and the figures the press reported about them."""
+
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from config.records import AMOUNT, Precision, Record, format_partial_date, precision_field
+
+
+class Source(Record):
+    """One news article, as cleaned into ``seeds/articles/``: every figure cites one of these."""
+
+    class Script(models.TextChoices):
+        SIMPLIFIED = "simplified", _("simplified")
+        TRADITIONAL = "traditional", _("traditional")
+
+    title = models.CharField(_("title"), max_length=300)
+    publisher = models.CharField(_("publisher"), max_length=100, blank=True, default="")
+    published = models.DateField(_("published"), null=True, blank=True)
+    published_precision = precision_field(_("published precision"))
+    date_note = models.TextField(
+        _("date note"), blank=True, default="",
+        help_text=_("How an undated article's date was bounded."),
+    )
+    script = models.CharField(_("script"), max_length=12, choices=Script.choices, default=Script.SIMPLIFIED)
+    file_name = models.CharField(_("cleaned file"), max_length=200, blank=True, default="")
+    original_file = models.CharField(_("original file"), max_length=200, blank=True, default="")
+    url = models.URLField(_("URL"), max_length=500, blank=True, default="")
+    text = models.TextField(_("full text"), blank=True, default="")
+    note = models.TextField(_("note"), blank=True, default="")
+
+    SEARCH_FIELDS = ("title", "aliases", "publisher", "text")
+
+    class Meta:
+        ordering = ["-published", "title"]
+        verbose_name = _("source")
+        verbose_name_plural = _("sources")
+        indexes = [models.Index(fields=["published"]), models.Index(fields=["publisher"])]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("programs:source_detail", args=[self.slug])
+
+    @property
+    def published_display(self):
+        return format_partial_date(self.published, self.published_precision)
+
+
+class Fund(Record):
+    """A fund or foundation that pays for programs, with what it committed and what it became."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    founded = models.DateField(_("founded"), null=True, blank=True)
+    founded_precision = precision_field(_("founded precision"))
+    commitment = models.DecimalField(_("commitment (yuan)"), null=True, blank=True, **AMOUNT)
+    commitment_printed = models.CharField(_("commitment as printed"), max_length=50, blank=True, default="")
+    commitment_term = models.CharField(_("commitment term"), max_length=50, blank=True, default="")
+    successor = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="predecessors", verbose_name=_("became"),
+    )
+    succeeded_on = models.DateField(_("became on"), null=True, blank=True)
+    succeeded_on_precision = precision_field(_("became on precision"))
+    summary = models.TextField(_("summary"), blank=True, default="")
+    sources = models.ManyToManyField(Source, blank=True, related_name="funds", verbose_name=_("sources"))
+
+    SEARCH_FIELDS = ("name", "aliases", "summary")
+
+    class Meta:
+        ordering = ["founded", "name"]
+        verbose_name = _("fund")
+        verbose_name_plural = _("funds")
+        indexes = [models.Index(fields=["founded"])]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("programs:fund_detail", args=[self.slug])
+
+    @property
+    def founded_display(self):
+        return format_partial_date(self.founded, self.founded_precision)
+
+    @property
+    def succeeded_on_display(self):
+        return format_partial_date(self.succeeded_on, self.succeeded_on_precision)
+
+
+class Organization(Record):
+    """A company unit or an outside partner that runs or co-runs programs."""
+
+    class Kind(models.TextChoices):
+        COMPANY_UNIT = "company", _("company unit")
+        PARTNER = "partner", _("partner")
+        FOUNDATION = "foundation", _("foundation")
+        GOVERNMENT = "government", _("government body")
+        OTHER = "other", _("other")
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices, default=Kind.COMPANY_UNIT)
+    parent = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="units", verbose_name=_("part of"),
+    )
+    summary = models.TextField(_("summary"), blank=True, default="")
+    sources = models.ManyToManyField(
+        Source, blank=True, related_name="organizations", verbose_name=_("sources")
+    )
+
+    SEARCH_FIELDS = ("name", "aliases", "summary")
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("organization")
+        verbose_name_plural = _("organizations")
+        indexes = [models.Index(fields=["kind"])]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("programs:program_list") + f"?organization={self.slug}"
+
+
+class Area(models.TextChoices):
+    """What a program works on: the fund's five directions, then the ones 热土计划 added."""
+
+    EDUCATION = "jiaoyu", _("education (教育)")
+    HEALTH = "jiankang", _("health (健康)")
+    WOMEN = "nvxing", _("women (女性)")
+    ECOLOGY = "shengtai", _("ecology (生态)")
+    ECOMMERCE = "dianshang", _("e-commerce (电商)")
+    TECHNOLOGY = "keji", _("technology (科技)")
+    INDUSTRY = "chanye", _("industry (产业)")
+    TALENT = "rencai", _("talent (人才)")
+    FINANCE = "jinrong", _("finance (金融)")
+    LOGISTICS = "wuliu", _("logistics (物流)")
+    TOURISM = "lvyou", _("tourism (旅游)")
+    OTHER = "qita", _("other (其他)")
+
+
+class ProgramQuerySet(models.QuerySet):
+    def in_province(self, province):
+        return self.filter(counties__province=province).distinct()
+
+    def top_level(self):
+        return self.filter(parent__isnull=True)
+
+
+class Program(Record):
+    """A program, plan, project, measure or recurring event that a fund or unit runs."""
+
+    class Kind(models.TextChoices):
+        PROGRAM = "program", _("program")
+        PLAN = "plan", _("plan")
+        PROJECT = "project", _("project")
+        MEASURE = "measure", _("measure")
+        EVENT = "event", _("event")
+        PLATFORM = "platform", _("platform")
+
+    name = models.CharField(_("name"), max_length=150, unique=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.PROGRAM)
+    area = models.CharField(_("area"), max_length=10, choices=Area.choices, default=Area.OTHER)
+    fund = models.ForeignKey(
+        Fund, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="programs", verbose_name=_("fund"),
+    )
+    organizations = models.ManyToManyField(
+        Organization, blank=True, related_name="programs", verbose_name=_("operated by")
+    )
+    parent = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="children", verbose_name=_("part of"),
+    )
+    start = models.DateField(_("start"), null=True, blank=True)
+    start_precision = precision_field(_("start precision"))
+    end = models.DateField(_("end"), null=True, blank=True)
+    end_precision = precision_field(_("end precision"))
+    summary = models.TextField(_("summary"), blank=True, default="")
+    counties = models.ManyToManyField(
+        "counties.County", blank=True, related_name="programs", verbose_name=_("counties")
+    )
+    sources = models.ManyToManyField(Source, blank=True, related_name="programs", verbose_name=_("sources"))
+
+    objects = ProgramQuerySet.as_manager()
+    SEARCH_FIELDS = ("name", "aliases", "summary")
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("program")
+        verbose_name_plural = _("programs")
+        indexes = [
+            models.Index(fields=["area"]),
+            models.Index(fields=["kind"]),
+            models.Index(fields=["start"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__isnull=True) | Q(start__isnull=True) | Q(end__gte=models.F("start")),
+                name="program_end_not_before_start",
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("programs:program_detail", args=[self.slug])
+
+    @property
+    def start_display(self):
+        return format_partial_date(self.start, self.start_precision)
+
+    @property
+    def end_display(self):
+        return format_partial_date(self.end, self.end_precision)
+
+
+class OutcomeQuerySet(models.QuerySet):
+    def results(self):
+        return self.filter(kind=Outcome.Kind.RESULT)
+
+    def largest_in(self, unit):
+        return self.filter(unit=unit, value__isnull=False).order_by("-value")
+
+
+class Outcome(Record):
+    """One figure an article reported, exactly as printed, with the sentence it came from."""
+
+    class Kind(models.TextChoices):
+        RESULT = "result", _("result")
+        TARGET = "target", _("target")
+        COMMITMENT = "commitment", _("commitment")
+        BASELINE = "baseline", _("baseline")
+
+    metric = models.CharField(_("metric"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.RESULT)
+    value = models.DecimalField(_("value (base units)"), null=True, blank=True, **AMOUNT)
+    unit = models.CharField(_("unit"), max_length=20, blank=True, default="")
+    value_printed = models.CharField(_("value as printed"), max_length=100)
+    qualifier = models.CharField(
+        _("qualifier"), max_length=20, blank=True, default="",
+        help_text=_("超过, 近, 约, 累计 … exactly as printed."),
+    )
+    period_start = models.DateField(_("period start"), null=True, blank=True)
+    period_start_precision = precision_field(_("period start precision"))
+    period_end = models.DateField(
+        _("period end / as of"), null=True, blank=True,
+        help_text=_("The end of the period, or the as-of date when there is no start."),
+    )
+    period_end_precision = precision_field(_("period end precision"))
+    program = models.ForeignKey(
+        Program, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="outcomes", verbose_name=_("program"),
+    )
+    fund = models.ForeignKey(
+        Fund, on_delete=models.PROTECT, null=True, blank=True,
+        related_name="outcomes", verbose_name=_("fund"),
+    )
+    county = models.ForeignKey(
+        "counties.County", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="outcomes", verbose_name=_("county"),
+    )
+    source = models.ForeignKey(
+        Source, on_delete=models.PROTECT, related_name="outcomes", verbose_name=_("source")
+    )
+    quote = models.TextField(_("quote"), help_text=_("Verbatim text of the source the figure comes from."))
+    note = models.TextField(_("note"), blank=True, default="")
+
+    objects = OutcomeQuerySet.as_manager()
+    SEARCH_FIELDS = ("metric", "value_printed", "quote", "note")
+
+    class Meta:
+        ordering = ["-period_end", "metric", "slug"]
+        verbose_name = _("outcome")
+        verbose_name_plural = _("outcomes")
+        indexes = [
+            models.Index(fields=["kind"]),
+            models.Index(fields=["unit"]),
+            models.Index(fields=["metric"]),
+            models.Index(fields=["value"]),
+            models.Index(fields=["period_end"]),
+            models.Index(fields=["period_start"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(program__isnull=False) | Q(fund__isnull=False) | Q(county__isnull=False),
+                name="outcome_belongs_to_something",
+            ),
+            models.CheckConstraint(condition=~Q(quote=""), name="outcome_quote_not_empty"),
+            models.CheckConstraint(condition=~Q(value_printed=""), name="outcome_value_printed_not_empty"),
+            models.CheckConstraint(
+                condition=Q(period_end__isnull=True)
+                | Q(period_start__isnull=True)
+                | Q(period_end__gte=models.F("period_start")),
+                name="outcome_period_end_not_before_start",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.metric}: {self.qualifier}{self.value_printed}"
+
+    def get_absolute_url(self):
+        return reverse("programs:outcome_detail", args=[self.slug])
+
+    @property
+    def period_display(self):
+        start = format_partial_date(self.period_start, self.period_start_precision)
+        end = format_partial_date(self.period_end, self.period_end_precision)
+        if start and end:
+            return start if start == end else f"{start} – {end}"
+        return end or start
+
+
+__all__ = ["Area", "Fund", "Organization", "Outcome", "Precision", "Program", "Source"]

@@ -1,0 +1,168 @@
+"""The columns of sources, funds, organizations, programs and outcomes, for every import and export.
+
+Column names are the keys of ``seeds/data/*.yaml`` (see ``seeds/README.md``). The rules every
+Resource shares (text values, natural keys, ``|`` lists, formula escaping, versions, all or
+nothing) are in :mod:`config.importing`.
+"""
+
+from django.core.exceptions import ValidationError
+
+from config.importing import (
+    DecimalTextWidget,
+    PartialDateField,
+    RecordResource,
+    SlugForeignKeyWidget,
+    SlugManyToManyWidget,
+    TextField,
+    choice_field,
+)
+from counties.models import County
+from programs.models import Fund, Organization, Outcome, Program, Source
+from programs.printed import value_agrees
+
+
+def sources_field():
+    return TextField("sources", widget=SlugManyToManyWidget(Source, label="source", name_fields=("title",)))
+
+
+class SourceResource(RecordResource):
+    title = TextField("title")
+    publisher = TextField("publisher")
+    published = PartialDateField("published")
+    script = choice_field("script", Source._meta.get_field("script"))
+    date_note = TextField("date_note")
+    file_name = TextField("file_name")
+    original_file = TextField("original_file")
+    url = TextField("url")
+    note = TextField("note")
+    text = TextField("text")
+
+    required_columns = ("slug", "title")
+
+    class Meta:
+        model = Source
+        fields = ("slug", "title", "aliases", "publisher", "published", "script", "date_note",
+                  "file_name", "original_file", "url", "note", "text", "version")
+
+
+class FundResource(RecordResource):
+    name = TextField("name")
+    founded = PartialDateField("founded")
+    commitment = TextField("commitment", widget=DecimalTextWidget())
+    commitment_printed = TextField("commitment_printed")
+    commitment_term = TextField("commitment_term")
+    successor = TextField("successor", widget=SlugForeignKeyWidget(Fund, label="fund"))
+    succeeded_on = PartialDateField("succeeded_on")
+    summary = TextField("summary")
+    sources = sources_field()
+
+    required_columns = ("slug", "name")
+    export_select_related = ("successor",)
+    export_prefetch_related = ("sources",)
+
+    class Meta:
+        model = Fund
+        fields = ("slug", "name", "aliases", "founded", "commitment", "commitment_printed",
+                  "commitment_term", "successor", "succeeded_on", "summary", "sources", "version")
+
+    def validate_row(self, instance, row, errors):
+        if "commitment" in errors or not instance.commitment_printed or instance.commitment is None:
+            return {}
+        wrong = value_agrees(instance.commitment, instance.commitment_printed, "元")
+        if wrong and "unit" not in wrong:
+            return {"commitment": ValidationError(f"commitment {wrong}")}
+        return {}
+
+
+class OrganizationResource(RecordResource):
+    name = TextField("name")
+    kind = choice_field("kind", Organization._meta.get_field("kind"))
+    parent = TextField("parent", widget=SlugForeignKeyWidget(Organization, label="organization"))
+    summary = TextField("summary")
+    sources = sources_field()
+
+    required_columns = ("slug", "name")
+    export_select_related = ("parent",)
+    export_prefetch_related = ("sources",)
+
+    class Meta:
+        model = Organization
+        fields = ("slug", "name", "aliases", "kind", "parent", "summary", "sources", "version")
+
+
+class ProgramResource(RecordResource):
+    name = TextField("name")
+    kind = choice_field("kind", Program._meta.get_field("kind"))
+    area = choice_field("area", Program._meta.get_field("area"))
+    fund = TextField("fund", widget=SlugForeignKeyWidget(Fund, label="fund"))
+    organizations = TextField("organizations", widget=SlugManyToManyWidget(Organization, label="organization"))
+    parent = TextField("parent", widget=SlugForeignKeyWidget(Program, label="program"))
+    start = PartialDateField("start")
+    end = PartialDateField("end")
+    summary = TextField("summary")
+    counties = TextField("counties", widget=SlugManyToManyWidget(County, label="county"))
+    sources = sources_field()
+
+    required_columns = ("slug", "name")
+    export_select_related = ("fund", "parent")
+    export_prefetch_related = ("organizations", "counties", "sources")
+
+    class Meta:
+        model = Program
+        fields = ("slug", "name", "aliases", "kind", "area", "fund", "organizations", "parent",
+                  "start", "end", "summary", "counties", "sources", "version")
+
+    def validate_row(self, instance, row, errors):
+        if instance.start and instance.end and instance.end < instance.start:
+            return {"end": ValidationError(f"end {row.get('end')} is before start {row.get('start')}")}
+        return {}
+
+
+class OutcomeResource(RecordResource):
+    metric = TextField("metric")
+    kind = choice_field("kind", Outcome._meta.get_field("kind"))
+    value = TextField("value", widget=DecimalTextWidget())
+    unit = TextField("unit")
+    value_printed = TextField("value_printed")
+    qualifier = TextField("qualifier")
+    period_start = PartialDateField("period_start")
+    period_end = PartialDateField("period_end")
+    program = TextField("program", widget=SlugForeignKeyWidget(Program, label="program"))
+    fund = TextField("fund", widget=SlugForeignKeyWidget(Fund, label="fund"))
+    county = TextField("county", widget=SlugForeignKeyWidget(County, label="county", narrow_by="province"))
+    source = TextField("source", widget=SlugForeignKeyWidget(Source, label="source", name_fields=("title",)))
+    quote = TextField("quote")
+    note = TextField("note")
+
+    required_columns = ("slug", "metric", "value_printed", "source", "quote")
+    export_select_related = ("program", "fund", "county", "source")
+
+    class Meta:
+        model = Outcome
+        # Outcomes have no aliases: their ``aliases`` field stays out of the file.
+        fields = ("slug", "metric", "kind", "value", "unit", "value_printed", "qualifier",
+                  "period_start", "period_end", "program", "fund", "county", "source", "quote",
+                  "note", "version")
+
+    def validate_row(self, instance, row, errors):
+        problems = {}
+        if not ({"program", "fund", "county"} & errors.keys()) and not (
+            instance.program_id or instance.fund_id or instance.county_id
+        ):
+            problems["program"] = ValidationError("belongs to nothing: give a program, fund or county")
+        if "value" not in errors and instance.value_printed:
+            wrong = value_agrees(instance.value, instance.value_printed, instance.unit)
+            if wrong:
+                problems["value"] = ValidationError(wrong)
+        source = instance.source if instance.source_id else None
+        if source is not None and source.text and instance.quote and instance.quote not in source.text:
+            problems["quote"] = ValidationError(
+                f"the quote is not verbatim in the source {source.slug!r}: {instance.quote[:40]!r}"
+            )
+        if instance.quote and instance.value_printed and instance.value_printed not in instance.quote:
+            problems.setdefault("value_printed", ValidationError(
+                f"value_printed {instance.value_printed!r} does not occur in its quote"
+            ))
+        if (instance.period_start and instance.period_end and instance.period_end < instance.period_start):
+            problems["period_end"] = ValidationError("period_end is before period_start")
+        return problems
