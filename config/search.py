@@ -47,3 +47,16 @@ def connect_search_text():
     for model in apps.get_models():
         if hasattr(model, "SEARCH_FIELDS"):
             pre_save.connect(fill_search_text, sender=model, dispatch_uid=f"search_text_{model._meta.label}")
+
+
+def search(queryset, q):
+    """``queryset`` narrowed to records whose ``search_text`` holds every whitespace-separated term of ``q``.
+
+    Both sides are normalised (simplified script, NFKC, lowercase), so ``脫貧`` finds 脱贫 and
+    ``puan`` finds 普安县 through the pinyin kept in ``search_text``.
+    """
+    for term in (q or "").split():
+        term = normalise(term)
+        if term:
+            queryset = queryset.filter(search_text__contains=term)
+    return queryset
