@@ -16,7 +16,6 @@ from pathlib import Path
 import yaml
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 
 from config.records import parse_partial_date
 from programs.printed import value_agrees
@@ -373,9 +372,10 @@ def upsert(model, *, slug: str, values: dict, many: dict | None = None, counts: 
         if changed:
             for name in changed:
                 setattr(instance, name, values[name])
-            instance.version = F("version") + 1
+            # The seed load runs in one transaction, so a plain increment is safe here; an F()
+            # expression would also reach simple-history's insert of the historical row and fail.
+            instance.version += 1
             instance.save()
-            instance.refresh_from_db(fields=["version"])
             outcome = "updated"
         else:
             outcome = "unchanged"
