@@ -11,12 +11,21 @@ MULTIPLIERS = {"十": 10, "百": 100, "千": 1000, "万": 10_000, "亿": 100_000
 CHINESE_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "兩": 2, "三": 3, "四": 4,
                   "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 
-ARABIC = re.compile(r"^\s*([0-9][0-9,]*(?:\.[0-9]+)?)\s*([十百千万萬亿億]*)(.*?)\s*$")
+# ``60余萬單`` and ``6萬余名``: an approximating 余/多 may sit before or after the multiplier; it is
+# a qualifier (kept in the outcome's ``qualifier``), not part of the unit.
+ARABIC = re.compile(r"^\s*([0-9][0-9,]*(?:\.[0-9]+)?)\s*[余餘多]?([十百千万萬亿億]*)[余餘多]?(.*?)\s*$")
 CHINESE = re.compile(r"^\s*([零〇一二两兩三四五六七八九十百千万萬亿億]+)(.*?)\s*$")
 
 
 def _normalise(text: str) -> str:
     return text.replace("萬", "万").replace("億", "亿")
+
+
+def _simplified(unit: str) -> str:
+    """Units compare across scripts: ``單`` is ``单``."""
+    from config.search import normalise
+
+    return normalise(unit)
 
 
 def _multiplier(chars: str) -> Decimal:
@@ -82,6 +91,6 @@ def value_agrees(value, printed: str, unit: str) -> str | None:
         return f"value {value} disagrees with printed form {printed!r} (reads as {expected.normalize():f})"
     # A printed form without a unit (``100亿``) leaves the unit to the context; one with a unit
     # must agree with it.
-    if printed_unit and (unit or "") != printed_unit:
+    if printed_unit and _simplified(unit or "") != _simplified(printed_unit):
         return f"unit {unit!r} disagrees with printed form {printed!r} (unit there is {printed_unit!r})"
     return None
