@@ -74,3 +74,42 @@ def test_every_quote_is_found_in_its_article():
     assert len(outcomes) >= 100
     for row in outcomes:
         assert row.data["quote"] in texts[row.data["source"]], row.where
+
+
+def outcomes_by_slug():
+    return {row.data["slug"]: row.data for row in read_seeds().of("outcomes")}
+
+
+def test_every_article_has_figures_and_all_four_kinds_occur():
+    outcomes = read_seeds().of("outcomes")
+    assert {row.data["source"] for row in outcomes} == {
+        parse_article(p.read_text(encoding="utf-8"))["slug"] for p in ARTICLES
+    }
+    assert {row.data["kind"] for row in outcomes} == {"result", "target", "commitment", "baseline"}
+
+
+def test_the_same_figure_in_two_articles_stays_two_outcomes():
+    outcomes = outcomes_by_slug()
+    pair = [o for o in outcomes.values() if o["value"] == "303700000000"]
+    assert len({o["source"] for o in pair}) == 2
+    assert all("separate" in o["note"] or "独立" in o["note"] for o in pair)
+    # The 100亿 commitment is printed by all five articles, and kept five times.
+    commitments = [o for o in outcomes.values() if o["value"] == "10000000000" and o["kind"] == "commitment"]
+    assert len({o["source"] for o in commitments}) == 5
+
+
+def test_dates_keep_the_precision_the_article_gives():
+    outcomes = outcomes_by_slug()
+    # 2020年 stays a year; "今年上半年" in an article of 2018-10-17 becomes 2018-01 to 2018-06.
+    assert outcomes["o001-001-xianyu-shangpin-xiaoshoue"]["period_end"] == "2020"
+    half = outcomes["o003-013-pinkunxian-xiaoshoue-2018h1"]
+    assert (half["period_start"], half["period_end"]) == ("2018-01", "2018-06")
+    assert "今年上半年" in half["note"]
+    # "去年" in an undated article cannot be resolved and stays empty, with a note.
+    lasa = outcomes["o002-014-lasa-shizhuan-juanzeng"]
+    assert lasa["period_start"] in (None, "") and "去年" in lasa["note"]
+
+
+def test_a_figure_that_is_not_a_number_keeps_an_empty_value():
+    outcome = outcomes_by_slug()["o003-004-xiezuo-yuangong"]
+    assert outcome["value"] is None and outcome["value_printed"] == "數萬名"
