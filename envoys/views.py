@@ -1,16 +1,37 @@
 """Public list and detail pages for envoys."""
 
-from django.views.generic import DetailView, ListView
+from django.views.generic import DetailView
+from django_filters.views import FilterView
 
+from config.listing import ListExportMixin
+from envoys.filtersets import EnvoyFilterSet, envoys_with_postings
 from envoys.models import Envoy
+from envoys.resources import EnvoyResource
+from programs.models import Outcome
 
 
-class EnvoyListView(ListView):
-    model = Envoy
+class EnvoyListView(ListExportMixin, FilterView):
+    queryset = envoys_with_postings()
+    filterset_class = EnvoyFilterSet
+    resource_class = EnvoyResource
     template_name = "envoys/envoy_list.html"
-    paginate_by = 50
+    list_name = "envoys"
 
 
 class EnvoyDetailView(DetailView):
-    model = Envoy
+    queryset = Envoy.objects.select_related("organization")
     template_name = "envoys/envoy_detail.html"
+    http_method_names = ["get", "head", "options"]
+
+    def get_context_data(self, **kwargs):
+        envoy = self.object
+        postings = list(envoy.postings.select_related("county__province").order_by("start", "pk"))
+        return super().get_context_data(
+            postings=postings,
+            outcomes=list(
+                Outcome.objects.filter(county__in=[p.county_id for p in postings])
+                .select_related("program", "fund", "county", "source").order_by("county__name", "metric", "pk")
+            ),
+            sources=list(envoy.sources.defer("text")),
+            **kwargs,
+        )

@@ -1,0 +1,570 @@
+"""The one list/export machinery every public list uses: filters, facets, sorting, paging, CSV, JSON.
+
+A list view is configuration (see ../shared/STYLE.md)::
+
+    class ProgramListView(ListExportMixin, FilterView):
+        queryset = Program.objects.select_related("fund")
+        filterset_class = ProgramFilterSet
+        resource_class = ProgramResource
+        template_name = "programs/program_list.html"
+
+The FilterSet decides the rows and their order (``q``, slug filters, ``year_from``/``year_to``,
+``sort``); the Resource decides the columns of the CSV and JSON; the mixin only picks the format.
+HTML, CSV and JSON all come from the same ``filterset.qs``, so they cannot disagree; the CSV has
+every row (streamed in chunks), the JSON and the HTML one page of it.
+
+A value that cannot be understood (``page=abc``, ``year_from=20x9``, an unknown slug or sort
+column, ``format=xml``) gives a 400 naming the parameter, in the page's language; unknown
+parameters are ignored.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import re
+from dataclasses import dataclass, field
+
+import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import Count, F
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from config.search import search
+
+FORMATS = ("html", "csv", "json")
+DEFAULT_PER_PAGE = 50
+MAX_PER_PAGE = 200
+MAX_Q_LENGTH = 200
+CSV_CHUNK_SIZE = 500
+FACET_LIMIT = 40
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+class BadQuery(Exception):
+    """A query-string value that cannot be understood: ``{parameter: [messages]}``."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+
+
+# ---------------------------------------------------------------------------
+# Form fields: each refuses junk with a message that names the value
+
+
+class SlugChoiceField(forms.ModelChoiceField):
+    """A record named by its slug; an unknown or malformed slug is an error naming it."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        text = str(value).strip()
+        if not SLUG_RE.match(text) or len(text) > 120:
+            raise ValidationError(
+                _("“%(value)s” is not a slug (lowercase letters, digits and hyphens)."),
+                code="invalid_choice", params={"value": text[:60]},
+            )
+        try:
+            return self.queryset.get(slug=text)
+        except self.queryset.model.DoesNotExist:
+            raise ValidationError(
+                _("There is no %(what)s with the slug “%(value)s”."),
+                code="invalid_choice",
+                params={"what": self.queryset.model._meta.verbose_name, "value": text},
+            ) from None
+
+
+class CodeChoiceField(forms.ChoiceField):
+    def validate(self, value):
+        if value and not self.valid_value(value):
+            raise ValidationError(
+                _("“%(value)s” is not one of: %(choices)s."),
+                code="invalid_choice",
+                params={"value": value[:60], "choices": ", ".join(str(k) for k, _label in self.choices if k)},
+            )
+
+
+class YearField(forms.CharField):
+    def to_python(self, value):
+        text = super().to_python(value).strip()
+        if not text:
+            return None
+        if not re.fullmatch(r"\d{4}", text) or not 1000 <= int(text) <= 9999:
+            raise ValidationError(
+                _("“%(value)s” is not a year (four digits, such as 2019)."),
+                code="invalid", params={"value": text[:60]},
+            )
+        return int(text)
+
+
+class SortField(forms.CharField):
+    def __init__(self, *, columns, **kwargs):
+        self.columns = columns
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        text = super().to_python(value).strip()
+        if text and text.removeprefix("-") not in self.columns:
+            raise ValidationError(
+                _("Cannot sort by “%(value)s”; sort by one of: %(choices)s (with - for descending)."),
+                code="invalid", params={"value": text[:60], "choices": ", ".join(self.columns)},
+            )
+        return text
+
+
+# ---------------------------------------------------------------------------
+# Filters
+
+
+@dataclass
+class FacetChoice:
+    value: str
+    label: str
+    count: int | None
+    selected: bool = False
+
+
+@dataclass
+class Facet:
+    name: str
+    label: str
+    choices: list[FacetChoice] = field(default_factory=list)
+    selected: FacetChoice | None = None
+
+
+class FacetMixin:
+    """A filter whose choices are counted (with the other filters applied) in one query."""
+
+    facet = True
+    many = False  # the path crosses a to-many relation: filter through a subquery, count distinct
+
+    def restrict(self, queryset, **lookup):
+        if self.many:
+            inner = queryset.model._base_manager.filter(**lookup).values("pk")
+            return queryset.filter(pk__in=inner)
+        return queryset.filter(**lookup)
+
+    def facet_rows(self, queryset, limit):
+        raise NotImplementedError
+
+
+class SlugFilter(FacetMixin, django_filters.ModelChoiceFilter):
+    """``?county=puan-xian``: the records linked (through ``field_name``) to the record with that slug."""
+
+    field_class = SlugChoiceField
+
+    def __init__(self, *args, many=False, label_field="name", **kwargs):
+        self.many = many
+        self.label_field = label_field
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        if value in (None, ""):
+            return qs
+        return self.restrict(qs, **{self.field_name: value})
+
+    def facet_rows(self, queryset, limit):
+        path = self.field_name
+        rows = (
+            queryset.order_by()
+            .values(facet_value=F(f"{path}__slug"), facet_label=F(f"{path}__{self.label_field}"))
+            .annotate(n=Count("pk", distinct=True))
+            .order_by("-n", "facet_label")[: limit + 1]
+        )
+        return [(r["facet_value"], r["facet_label"], r["n"]) for r in rows if r["facet_value"]][:limit]
+
+    def label_for(self, value):
+        return getattr(value, self.label_field)
+
+    def value_of(self, value):
+        return value.slug
+
+
+class CodeFilter(FacetMixin, django_filters.ChoiceFilter):
+    """``?area=dianshang``: a choice code of the field at ``field_name``."""
+
+    field_class = CodeChoiceField
+
+    def __init__(self, *args, many=False, **kwargs):
+        self.many = many
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        if value in (None, ""):
+            return qs
+        return self.restrict(qs, **{self.field_name: value})
+
+    def facet_rows(self, queryset, limit):
+        labels = dict(self.extra["choices"])
+        rows = (
+            queryset.order_by()
+            .values(facet_value=F(self.field_name))
+            .annotate(n=Count("pk", distinct=True))
+            .order_by("-n", "facet_value")[: limit + 1]
+        )
+        return [
+            (r["facet_value"], str(labels.get(r["facet_value"], r["facet_value"])), r["n"])
+            for r in rows if r["facet_value"]
+        ][:limit]
+
+    def label_for(self, value):
+        return str(dict(self.extra["choices"]).get(value, value))
+
+    def value_of(self, value):
+        return value
+
+
+class ValueFilter(FacetMixin, django_filters.CharFilter):
+    """``?unit=元``: an exact free-text value (no fixed list, so an unknown value simply matches nothing)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", 100)
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        if value in (None, ""):
+            return qs
+        return qs.filter(**{self.field_name: value})
+
+    def facet_rows(self, queryset, limit):
+        rows = (
+            queryset.order_by()
+            .values(facet_value=F(self.field_name))
+            .annotate(n=Count("pk"))
+            .order_by("-n", "facet_value")[: limit + 1]
+        )
+        return [(r["facet_value"], r["facet_value"], r["n"]) for r in rows if r["facet_value"]][:limit]
+
+    def label_for(self, value):
+        return value
+
+    def value_of(self, value):
+        return value
+
+
+class SearchFilter(django_filters.CharFilter):
+    """``?q=``: every word must occur, simplified and traditional alike (see config.search)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label", gettext_lazy("Search"))
+        kwargs.setdefault("max_length", MAX_Q_LENGTH)
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        return search(qs, value) if value else qs
+
+
+class YearFilter(django_filters.Filter):
+    """``year_from`` / ``year_to``: the records whose dates reach into the range.
+
+    A record spans from ``start`` (or ``end`` when there is no start) to ``end`` (or, with no
+    end, to today when ``open_end``: a program without an end date is still running).
+    Records without any date are left out once a year is asked for.
+    """
+
+    field_class = YearField
+
+    def __init__(self, *args, start=None, end=None, bound="from", open_end=False, **kwargs):
+        self.start, self.end, self.bound, self.open_end = start, end or start, bound, open_end
+        self.start = self.start or self.end
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        if value is None:
+            return qs
+        from django.db.models import Q
+
+        if self.bound == "from":
+            first = datetime.date(value, 1, 1)
+            condition = Q(**{f"{self.end}__gte": first})
+            no_end = Q(**{f"{self.end}__isnull": True})
+            if self.open_end:
+                condition |= no_end & Q(**{f"{self.start}__isnull": False})
+            else:
+                condition |= no_end & Q(**{f"{self.start}__gte": first})
+        else:
+            last = datetime.date(value, 12, 31)
+            condition = Q(**{f"{self.start}__lte": last}) | (
+                Q(**{f"{self.start}__isnull": True}) & Q(**{f"{self.end}__lte": last})
+            )
+        return qs.filter(condition)
+
+
+class SortFilter(django_filters.Filter):
+    """``?sort=name`` / ``?sort=-name``: one of the shown columns; ties broken by primary key.
+
+    ``columns`` maps each sort key to ``(label, (field or annotation, ...))``. Empty values sort
+    last either way, on SQLite and PostgreSQL alike.
+    """
+
+    field_class = SortField
+
+    def __init__(self, *, columns, default, **kwargs):
+        self.columns = columns
+        self.default = default
+        kwargs.setdefault("label", gettext_lazy("Sort by"))
+        super().__init__(columns=columns, **kwargs)
+
+    def filter(self, qs, value):
+        value = value or self.default
+        descending = value.startswith("-")
+        _label, paths = self.columns[value.removeprefix("-")]
+        order = [F(p).desc(nulls_last=True) if descending else F(p).asc(nulls_last=True) for p in paths]
+        return qs.order_by(*order, "pk")
+
+
+class ListFilterSet(django_filters.FilterSet):
+    """Base for every public list's FilterSet: ``q``, facets and a sort that always applies."""
+
+    q = SearchFilter()
+
+    def filter_queryset(self, queryset, exclude=None):
+        for name, value in self.form.cleaned_data.items():
+            if name == exclude:
+                continue
+            queryset = self.filters[name].filter(queryset, value)
+        return queryset
+
+    def unsorted(self, queryset, exclude=None):
+        """``queryset`` with every filter except ``exclude`` (and the sort) applied."""
+        for name, value in self.form.cleaned_data.items():
+            if name == exclude or isinstance(self.filters[name], SortFilter):
+                continue
+            queryset = self.filters[name].filter(queryset, value)
+        return queryset
+
+    @property
+    def sort_filter(self) -> SortFilter | None:
+        return next((f for f in self.filters.values() if isinstance(f, SortFilter)), None)
+
+    def facets(self, limit=FACET_LIMIT) -> list[Facet]:
+        """For each faceted filter, the choices the other filters leave, with their counts (one query each)."""
+        base = self._meta.model._default_manager.all()
+        found = []
+        for name, flt in self.filters.items():
+            if not getattr(flt, "facet", False):
+                continue
+            selected_value = self.form.cleaned_data.get(name)
+            selected = flt.value_of(selected_value) if selected_value not in (None, "") else None
+            rows = flt.facet_rows(self.unsorted(base, exclude=name), limit)
+            facet = Facet(name=name, label=str(flt.label))
+            for value, label, count in rows:
+                facet.choices.append(FacetChoice(str(value), str(label), count, str(value) == selected))
+            if selected is not None and not any(c.selected for c in facet.choices):
+                facet.choices.append(FacetChoice(selected, str(flt.label_for(selected_value)), None, True))
+            facet.selected = next((c for c in facet.choices if c.selected), None)
+            found.append(facet)
+        return found
+
+
+# ---------------------------------------------------------------------------
+# The view mixin
+
+
+def query_string(params, drop=(), **updates) -> str:
+    """The request's query string without ``drop`` and with ``updates`` (empty values left out)."""
+    copy = params.copy()
+    for name in drop:
+        copy.pop(name, None)
+    for name, value in updates.items():
+        copy[name] = value
+    for name in [k for k, values in copy.lists() if all(v == "" for v in values)]:
+        del copy[name]
+    text = copy.urlencode()
+    return f"?{text}" if text else "?"
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def parse_positive(params, name, default, maximum=None) -> int:
+    text = params.get(name, "")
+    if text.strip() == "":
+        return default
+    if not re.fullmatch(r"\s*\d{1,9}\s*", text) or int(text) < 1:
+        raise BadQuery({name: [_("“%(value)s” is not a whole number of 1 or more.") % {"value": text[:60]}]})
+    number = int(text)
+    if maximum is not None and number > maximum:
+        raise BadQuery({name: [_("At most %(maximum)s.") % {"maximum": maximum}]})
+    return number
+
+
+class ListExportMixin:
+    """One filtered, sorted queryset; HTML one page of it, ``format=csv`` all of it, ``format=json`` a page."""
+
+    resource_class = None
+    paginate_by = DEFAULT_PER_PAGE
+    max_per_page = MAX_PER_PAGE
+    list_name = None  # ``programs``: the CSV file name and the page's key
+    http_method_names = ["get", "head", "options"]
+
+    def get_list_name(self):
+        return self.list_name or self.request.resolver_match.url_name.removesuffix("_list") + "s"
+
+    def get_filterset_kwargs(self, filterset_class):
+        # Always bound, so the default sort applies to the bare URL too.
+        return {"data": self.request.GET, "request": self.request, "queryset": self.get_queryset()}
+
+    def get(self, request, *args, **kwargs):
+        params = request.GET
+        fmt = params.get("format", "").strip() or "html"
+        self.object_list = []
+        self.filterset = self.get_filterset(self.get_filterset_class())
+        errors = {}
+        if fmt not in FORMATS:
+            errors["format"] = [_("“%(value)s” is not a format; use csv or json.") % {"value": fmt[:30]}]
+            fmt = "html"
+        if not self.filterset.is_valid():
+            for name, messages in self.filterset.form.errors.items():
+                errors[name] = [str(m) for m in messages]
+        try:
+            self.page_number = parse_positive(params, "page", 1)
+        except BadQuery as exc:
+            errors.update(exc.errors)
+        try:
+            self.per_page = parse_positive(params, "per_page", self.paginate_by, self.max_per_page)
+        except BadQuery as exc:
+            errors.update(exc.errors)
+        if errors:
+            return self.bad_request(errors, fmt)
+
+        queryset = self.filterset.qs
+        if fmt == "csv":
+            return self.csv_response(queryset)
+
+        total = queryset.count()
+        pages = max(1, -(-total // self.per_page))
+        if self.page_number > pages:
+            return self.bad_request(
+                {"page": [_("There is no page %(page)s; there are %(pages)s.") % {
+                    "page": self.page_number, "pages": pages}]},
+                fmt,
+            )
+        start = (self.page_number - 1) * self.per_page
+        if fmt == "json":
+            rows = list(self.resource_class.prepare_export_queryset(queryset)[start: start + self.per_page])
+            return self.json_response(rows, total, pages)
+        rows = list(queryset[start: start + self.per_page])
+        context = self.get_context_data(
+            object_list=rows, total=total, pages=pages, facets=self.filterset.facets()
+        )
+        return self.render_to_response(context)
+
+    # -- HTML -----------------------------------------------------------------
+
+    def get_context_data(self, **kwargs):
+        params = self.request.GET
+        filterset = self.filterset
+        context = {
+            "view": self,
+            "filterset": filterset,
+            "list_name": self.get_list_name(),
+            "object_list": kwargs.get("object_list", []),
+            "errors": kwargs.get("errors", {}),
+            "facets": kwargs.get("facets", []),
+            "total": kwargs.get("total"),
+            "csv_url": query_string(params, drop=("page", "format"), format="csv"),
+            "json_url": query_string(params, drop=("page", "format"), format="json"),
+            "columns": self.columns(),
+            "form_values": {name: params.get(name, "") for name in filterset.filters},
+            "per_page": getattr(self, "per_page", self.paginate_by),
+            "per_page_choices": sorted({20, 50, 100, 200, self.paginate_by}),
+        }
+        pages = kwargs.get("pages")
+        if pages:
+            number = self.page_number
+            context["page"] = {
+                "number": number,
+                "pages": pages,
+                "first": (number - 1) * self.per_page + 1 if context["total"] else 0,
+                "last": min(number * self.per_page, context["total"]),
+                "previous_url": query_string(params, page=number - 1) if number > 1 else None,
+                "next_url": query_string(params, page=number + 1) if number < pages else None,
+                "first_url": query_string(params, drop=("page",)) if number > 1 else None,
+                "last_url": query_string(params, page=pages) if number < pages else None,
+            }
+        return context
+
+    def columns(self):
+        """The table head: each shown column with its sort link and current direction."""
+        sort = self.filterset.sort_filter
+        if sort is None:
+            return []
+        params = self.request.GET
+        current = (self.filterset.form.cleaned_data.get("sort") if self.filterset.is_valid() else "") or sort.default
+        found = []
+        for key, (label, _paths) in sort.columns.items():
+            state = "ascending" if current == key else "descending" if current == f"-{key}" else ""
+            target = f"-{key}" if state == "ascending" else key
+            found.append({
+                "key": key, "label": label, "state": state,
+                "url": query_string(params, drop=("page",), sort=target),
+            })
+        return found
+
+    def bad_request(self, errors, fmt):
+        messages = [
+            {"parameter": name, "value": self.request.GET.get(name, "")[:80], "messages": msgs}
+            for name, msgs in errors.items()
+        ]
+        if fmt == "json":
+            return JsonResponse({"errors": {m["parameter"]: m["messages"] for m in messages}}, status=400)
+        if fmt == "csv":
+            body = "\n".join(f"{m['parameter']}: {' '.join(m['messages'])}" for m in messages)
+            return HttpResponse(body + "\n", status=400, content_type="text/plain; charset=utf-8")
+        context = self.get_context_data(errors=messages)
+        return TemplateResponse(self.request, self.get_template_names(), context, status=400)
+
+    # -- CSV and JSON -----------------------------------------------------------
+
+    def csv_filename(self):
+        return f"{self.get_list_name()}-{timezone.localdate():%Y-%m-%d}.csv"
+
+    def csv_rows(self, queryset):
+        """BOM and header, then one row per record, fetched ``CSV_CHUNK_SIZE`` at a time."""
+        resource = self.resource_class()
+        writer = csv.writer(_Echo())
+        yield "\ufeff" + writer.writerow(resource.get_export_headers())
+        queryset = self.resource_class.prepare_export_queryset(queryset)
+        for obj in queryset.iterator(chunk_size=CSV_CHUNK_SIZE):
+            yield writer.writerow(resource.export_row(obj))
+
+    def csv_response(self, queryset):
+        response = StreamingHttpResponse(
+            (line.encode("utf-8") for line in self.csv_rows(queryset)),
+            content_type="text/csv; charset=utf-8",
+        )
+        response["Content-Disposition"] = f'attachment; filename="{self.csv_filename()}"'
+        return response
+
+    def json_response(self, rows, total, pages):
+        request = self.request
+        resource = self.resource_class()
+        headers = resource.get_export_headers()
+        number = self.page_number
+
+        def page_url(n):
+            return request.build_absolute_uri(request.path + query_string(request.GET, page=n))
+
+        results = []
+        for obj in rows:
+            item = dict(zip(headers, resource.export_row(obj, escape_formulae=False)))
+            item["url"] = request.build_absolute_uri(obj.get_absolute_url())
+            results.append(item)
+        return JsonResponse(
+            {
+                "count": total,
+                "next": page_url(number + 1) if number < pages else None,
+                "previous": page_url(number - 1) if number > 1 else None,
+                "results": results,
+            },
+            json_dumps_params={"ensure_ascii": False},
+        )

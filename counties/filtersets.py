@@ -1,0 +1,42 @@
+"""Which counties the public list shows, and in what order (see config/listing.py)."""
+
+from django.db.models import Count
+from django.utils.translation import gettext_lazy as _
+
+from config.listing import CodeFilter, ListFilterSet, SlugFilter, SortFilter
+from counties.models import County, Designation, Prefecture, Province
+
+
+class CountyFilterSet(ListFilterSet):
+    province = SlugFilter(field_name="province", queryset=Province.objects.all(), label=_("province"))
+    prefecture = SlugFilter(field_name="prefecture", queryset=Prefecture.objects.all(), label=_("prefecture"))
+    designation = CodeFilter(
+        field_name="designations__designation", choices=Designation.choices, many=True, label=_("designation")
+    )
+    kind = CodeFilter(field_name="kind", choices=County.Kind.choices, label=_("kind"))
+    sort = SortFilter(
+        columns={
+            "name": (_("name"), ("name",)),
+            "kind": (_("kind"), ("kind",)),
+            "prefecture": (_("prefecture"), ("prefecture__name",)),
+            "province": (_("province"), ("province__name",)),
+            "designations": (_("designations"), ("designation_count",)),
+            "programs": (_("programs"), ("program_count",)),
+        },
+        default="province",
+    )
+
+    class Meta:
+        model = County
+        fields = []
+
+
+def counties_with_counts():
+    return (
+        County.objects.select_related("province", "prefecture")
+        .prefetch_related("designations")
+        .annotate(
+            program_count=Count("programs", distinct=True),
+            designation_count=Count("designations__designation", distinct=True),
+        )
+    )

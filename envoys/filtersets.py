@@ -1,0 +1,37 @@
+"""Which envoys the public list shows, and in what order (see config/listing.py)."""
+
+from django.db.models import Min, Prefetch
+from django.utils.translation import gettext_lazy as _
+
+from config.listing import CodeFilter, ListFilterSet, SlugFilter, SortFilter
+from counties.models import County, Province
+from envoys.models import Envoy, Posting
+
+
+class EnvoyFilterSet(ListFilterSet):
+    role = CodeFilter(field_name="role", choices=Envoy.Role.choices, label=_("role"))
+    county = SlugFilter(field_name="postings__county", queryset=County.objects.all(), many=True, label=_("county"))
+    province = SlugFilter(
+        field_name="postings__county__province", queryset=Province.objects.all(), many=True, label=_("province")
+    )
+    sort = SortFilter(
+        columns={
+            "name": (_("name"), ("name",)),
+            "nickname": (_("nickname"), ("nickname",)),
+            "role": (_("role"), ("role",)),
+            "joined_year": (_("joined"), ("joined_year",)),
+            "batch": (_("batch"), ("batch",)),
+            "counties": (_("counties"), ("first_county",)),
+        },
+        default="name",
+    )
+
+    class Meta:
+        model = Envoy
+        fields = []
+
+
+def envoys_with_postings():
+    return Envoy.objects.annotate(first_county=Min("postings__county__name")).prefetch_related(
+        Prefetch("postings", queryset=Posting.objects.select_related("county").order_by("start", "pk"))
+    )

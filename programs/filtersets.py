@@ -1,0 +1,140 @@
+"""Which programs, funds, outcomes and sources a public list shows, and in what order.
+
+Filters take slugs (``?county=puan-xian``), so links survive a re-seed; see config/listing.py
+for the filter kinds and ../shared/DESIGN.md for the parameters.
+"""
+
+from django.db.models import Count
+from django.utils.translation import gettext_lazy as _
+
+from config.listing import CodeFilter, ListFilterSet, SlugFilter, SortFilter, ValueFilter, YearFilter
+from counties.models import County, Prefecture, Province
+from programs.models import Area, Fund, Organization, Outcome, Program, Source
+
+
+class ProgramFilterSet(ListFilterSet):
+    fund = SlugFilter(field_name="fund", queryset=Fund.objects.all(), label=_("fund"))
+    area = CodeFilter(field_name="area", choices=Area.choices, label=_("area"))
+    kind = CodeFilter(field_name="kind", choices=Program.Kind.choices, label=_("kind"))
+    organization = SlugFilter(
+        field_name="organizations", queryset=Organization.objects.all(), many=True, label=_("operated by")
+    )
+    province = SlugFilter(
+        field_name="counties__province", queryset=Province.objects.all(), many=True, label=_("province")
+    )
+    prefecture = SlugFilter(
+        field_name="counties__prefecture", queryset=Prefecture.objects.all(), many=True, label=_("prefecture")
+    )
+    county = SlugFilter(field_name="counties", queryset=County.objects.all(), many=True, label=_("county"))
+    year_from = YearFilter(start="start", end="end", bound="from", open_end=True, label=_("from year"))
+    year_to = YearFilter(start="start", end="end", bound="to", label=_("to year"))
+    sort = SortFilter(
+        columns={
+            "name": (_("name"), ("name",)),
+            "area": (_("area"), ("area",)),
+            "fund": (_("fund"), ("fund__name",)),
+            "start": (_("start"), ("start",)),
+            "end": (_("end"), ("end",)),
+            "counties": (_("counties"), ("county_count",)),
+        },
+        default="name",
+    )
+
+    class Meta:
+        model = Program
+        fields = []
+
+
+def programs_with_counts():
+    return Program.objects.select_related("fund").annotate(county_count=Count("counties", distinct=True))
+
+
+class FundFilterSet(ListFilterSet):
+    area = CodeFilter(field_name="programs__area", choices=Area.choices, many=True, label=_("area"))
+    province = SlugFilter(
+        field_name="programs__counties__province", queryset=Province.objects.all(), many=True,
+        label=_("province"),
+    )
+    county = SlugFilter(
+        field_name="programs__counties", queryset=County.objects.all(), many=True, label=_("county")
+    )
+    year_from = YearFilter(start="founded", end="succeeded_on", bound="from", open_end=True, label=_("from year"))
+    year_to = YearFilter(start="founded", end="succeeded_on", bound="to", label=_("to year"))
+    sort = SortFilter(
+        columns={
+            "name": (_("name"), ("name",)),
+            "founded": (_("founded"), ("founded",)),
+            "commitment": (_("commitment"), ("commitment",)),
+            "successor": (_("became"), ("successor__name",)),
+            "programs": (_("programs"), ("program_count",)),
+        },
+        default="founded",
+    )
+
+    class Meta:
+        model = Fund
+        fields = []
+
+
+def funds_with_counts():
+    return Fund.objects.select_related("successor").annotate(program_count=Count("programs", distinct=True))
+
+
+class OutcomeFilterSet(ListFilterSet):
+    program = SlugFilter(field_name="program", queryset=Program.objects.all(), label=_("program"))
+    fund = SlugFilter(field_name="fund", queryset=Fund.objects.all(), label=_("fund"))
+    county = SlugFilter(field_name="county", queryset=County.objects.all(), label=_("county"))
+    province = SlugFilter(field_name="county__province", queryset=Province.objects.all(), label=_("province"))
+    source = SlugFilter(field_name="source", queryset=Source.objects.all(), label=_("source"), label_field="title")
+    kind = CodeFilter(field_name="kind", choices=Outcome.Kind.choices, label=_("kind"))
+    unit = ValueFilter(field_name="unit", label=_("unit"))
+    year_from = YearFilter(start="period_start", end="period_end", bound="from", label=_("from year"))
+    year_to = YearFilter(start="period_start", end="period_end", bound="to", label=_("to year"))
+    sort = SortFilter(
+        columns={
+            "metric": (_("metric"), ("metric",)),
+            "value": (_("value"), ("value",)),
+            "kind": (_("kind"), ("kind",)),
+            "period": (_("period"), ("period_end", "period_start")),
+            "program": (_("program"), ("program__name",)),
+            "fund": (_("fund"), ("fund__name",)),
+            "county": (_("county"), ("county__name",)),
+            "source": (_("source"), ("source__title",)),
+        },
+        default="-period",
+    )
+
+    class Meta:
+        model = Outcome
+        fields = []
+
+
+class SourceFilterSet(ListFilterSet):
+    publisher = ValueFilter(field_name="publisher", label=_("publisher"))
+    script = CodeFilter(field_name="script", choices=Source.Script.choices, label=_("script"))
+    program = SlugFilter(
+        field_name="outcomes__program", queryset=Program.objects.all(), many=True, label=_("program")
+    )
+    county = SlugFilter(
+        field_name="outcomes__county", queryset=County.objects.all(), many=True, label=_("county")
+    )
+    year_from = YearFilter(start="published", bound="from", label=_("from year"))
+    year_to = YearFilter(start="published", bound="to", label=_("to year"))
+    sort = SortFilter(
+        columns={
+            "title": (_("title"), ("title",)),
+            "publisher": (_("publisher"), ("publisher",)),
+            "published": (_("published"), ("published",)),
+            "script": (_("script"), ("script",)),
+            "outcomes": (_("figures"), ("outcome_count",)),
+        },
+        default="-published",
+    )
+
+    class Meta:
+        model = Source
+        fields = []
+
+
+def sources_with_counts():
+    return Source.objects.defer("text").annotate(outcome_count=Count("outcomes", distinct=True))
