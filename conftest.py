@@ -26,6 +26,15 @@ hypothesis_settings.load_profile(
 
 CHROMIUM = Path("/usr/bin/chromium")
 
+# The suite runs with DEBUG off, as production does, but talks plain HTTP (the test client,
+# live_server): without this every request would be redirected to https. Settings are already
+# loaded here; SECURE_SSL_REDIRECT=1 in the environment keeps the redirect (config/tests/test_security.py
+# checks it with override_settings).
+if os.environ.get("SECURE_SSL_REDIRECT") is None:
+    from django.conf import settings as django_settings
+
+    django_settings.SECURE_SSL_REDIRECT = False
+
 
 # ---------------------------------------------------------------------------
 # Markers: skip locally, fail under CI

@@ -4,6 +4,7 @@ Everything that differs between a laptop, CI and production comes from the
 environment (see ``.env.example``); there is one settings file.
 """
 
+import datetime
 import os
 from pathlib import Path
 
@@ -25,6 +26,16 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
+
+
 # --- Core -------------------------------------------------------------------
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
@@ -38,6 +49,45 @@ if not SECRET_KEY:
         )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 
+# --- Security (HTTPS, cookies, headers) ----------------------------------------
+# With DEBUG off every protection is on, so `manage.py check --deploy` is clean. Plain-HTTP runs on
+# 127.0.0.1 (the test suite, a local gunicorn for benchmarks) switch the HTTPS-only parts off with
+# SECURE_SSL_REDIRECT=0 / SECURE_COOKIES=0; the headers stay on.
+# BEHIND_PROXY: a reverse proxy (docker-compose.yml's `proxy`) terminates TLS and sets
+# X-Forwarded-Proto / X-Forwarded-For. Only turn it on when the app cannot be reached except
+# through that proxy, or clients could claim https or another address themselves.
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+if BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)  # a header only; listing needs a submission
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+# Content-Security-Policy (django-csp): every script, style, font and image from this site only,
+# no inline script or style, no framing. The admin (including the import-export pages) needs nothing more.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "font-src": ["'self'"],
+        "img-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
 # --- Applications -----------------------------------------------------------
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -50,13 +100,17 @@ INSTALLED_APPS = [
     "django_filters",
     "import_export",
     "simple_history",
+    "csp",
+    "axes",
     "counties",
     "programs",
     "envoys",
 ]
 
 MIDDLEWARE = [
+    "config.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -66,6 +120,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so that a lockout raised by the authentication backend becomes the lockout page.
+    "axes.middleware.AxesMiddleware",
+    "config.middleware.ExportLimitMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -90,16 +147,40 @@ TEMPLATES = [
 
 # --- Database ---------------------------------------------------------------
 # Unset DATABASE_URL means the embedded SQLite file inside the project (git-ignored).
+# Connections are kept for DB_CONN_MAX_AGE seconds and checked before reuse, so after a database
+# restart the next request reconnects by itself (no app restart needed).
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=60,
+        conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A query that runs longer than DB_STATEMENT_TIMEOUT seconds is cancelled (the request fails
+    # instead of holding a worker and a connection); an unreachable server fails after
+    # DB_CONNECT_TIMEOUT seconds, and the page says 503 (config/errors.py).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        connect_timeout=env_int("DB_CONNECT_TIMEOUT", 5),
+        options=f"-c statement_timeout={env_int('DB_STATEMENT_TIMEOUT', 30) * 1000}",
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Authentication -----------------------------------------------------------
+# django-axes: AXES_FAILURE_LIMIT wrong passwords in a row lock the account name, and separately the
+# client address, for AXES_COOLOFF_MINUTES. Staff lift a lockout in the admin (Axes › Access
+# attempts: delete the row) or with `manage.py axes_reset` / `axes_reset_username NAME`.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "lockout.html"
+AXES_CLIENT_IP_CALLABLE = "config.middleware.client_ip"
+AXES_VERBOSE = False  # the request log line says enough
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -137,3 +218,34 @@ IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"
 # Reverting from the history page would bypass the version check: edit instead.
 SIMPLE_HISTORY_REVERT_DISABLED = True
+
+# --- Logging ------------------------------------------------------------------
+# One JSON object per line on stdout: one line per request (config.middleware.RequestLogMiddleware,
+# with its request id), plus warnings and errors with tracebacks. LOG_LEVEL: DEBUG, INFO, WARNING …
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "config.middleware.RequestIdFilter"}},
+    "formatters": {"json": {"()": "config.middleware.JsonFormatter"}},
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "json",
+            "filters": ["request_id"],
+        },
+    },
+    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
+    "loggers": {
+        # Requests are logged once, by our middleware; Django's own 4xx lines would repeat them.
+        "django.request": {"level": "ERROR"},
+        "django.server": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+    },
+}
+
+# --- Limits -------------------------------------------------------------------
+# At most EXPORT_CONCURRENCY full CSV/JSON exports run at once in each app process; one more gets a
+# 429 with Retry-After (config.middleware.ExportLimitMiddleware). The proxy limits per client too.
+EXPORT_CONCURRENCY = env_int("EXPORT_CONCURRENCY", 2)

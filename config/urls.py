@@ -15,3 +15,9 @@ urlpatterns = [
     path("", include("counties.urls")),
     path("", include("envoys.urls")),
 ]
+
+# Error pages (config/errors.py): a database that does not answer gives 503, not 500.
+handler400 = "config.errors.bad_request"
+handler403 = "config.errors.permission_denied"
+handler404 = "config.errors.page_not_found"
+handler500 = "config.errors.server_error"

@@ -1,0 +1,201 @@
+"""What wraps every request: a request id and one structured log line, the client's address, and a
+cap on concurrent full exports.
+
+- ``RequestLogMiddleware`` (first in ``MIDDLEWARE``): takes the proxy's ``X-Request-ID`` when it
+  sent a sane one, else makes one; returns it as ``X-Request-ID``; logs one JSON line per request
+  (method, path, status, duration, client, user, request id) on the ``tracker.request`` logger.
+  Every other log line written while the request runs carries the same ``request_id``.
+- ``client_ip(request)``: the client's address, from ``X-Forwarded-For`` only when
+  ``BEHIND_PROXY`` is on (django-axes uses it for its per-address lockout).
+- ``ExportLimitMiddleware``: at most ``EXPORT_CONCURRENCY`` ``?format=csv|json`` responses stream
+  at once per process; one more gets 429 and ``Retry-After``.
+- ``JsonFormatter`` / ``RequestIdFilter``: the log format settings.LOGGING uses.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime
+import json
+import logging
+import re
+import threading
+import time
+import traceback
+import uuid
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.utils.functional import empty
+
+logger = logging.getLogger("tracker.request")
+
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
+
+# What we accept from upstream: a proxy's id (nginx $request_id is 32 hex digits), never free text
+# that could forge log lines.
+REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+def client_ip(request) -> str:
+    """The client's address: the last ``X-Forwarded-For`` hop (the one our proxy appended) when
+    ``BEHIND_PROXY`` is on, else the socket's peer."""
+    if getattr(settings, "BEHIND_PROXY", False):
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+        if hops:
+            return hops[-1]
+    return request.META.get("REMOTE_ADDR", "") or ""
+
+
+class RequestLogMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
+        request_id = incoming if REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
+        request.request_id = request_id
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = self.get_response(request)
+            status = response.status_code
+            response["X-Request-ID"] = request_id
+            return response
+        finally:
+            duration_ms = round((time.perf_counter() - started) * 1000, 1)
+            user = getattr(request, "user", None)
+            fields = {
+                "method": request.method,
+                "path": request.path,
+                "query": request.META.get("QUERY_STRING", "")[:500],
+                "status": status,
+                "duration_ms": duration_ms,
+                "client": client_ip(request),
+                "user": _loaded_user_id(user),
+            }
+            level = logging.ERROR if status >= 500 else logging.WARNING if status >= 400 else logging.INFO
+            logger.log(level, "%s %s %s %.1fms", request.method, request.path, status, duration_ms,
+                       extra={"request": fields})
+            request_id_var.reset(token)
+
+
+def _loaded_user_id(user):
+    """The user's id, only when something already loaded the user: logging must not cost a query."""
+    wrapped = getattr(user, "_wrapped", user)
+    if user is None or wrapped is empty or not getattr(wrapped, "is_authenticated", False):
+        return None
+    return wrapped.pk
+
+
+class RequestIdFilter(logging.Filter):
+    """Adds ``record.request_id`` (empty outside a request) to every log record."""
+
+    def filter(self, record):
+        record.request_id = request_id_var.get()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request id, the request's fields,
+    and the traceback when there is one."""
+
+    def format(self, record):
+        entry = {
+            "time": datetime.datetime.fromtimestamp(record.created, datetime.timezone.utc).isoformat(
+                timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", "") or request_id_var.get(),
+        }
+        fields = getattr(record, "request", None)
+        if isinstance(fields, dict):
+            entry.update(fields)
+        if record.exc_info:
+            entry["exception"] = "".join(traceback.format_exception(*record.exc_info)).rstrip()
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+# ---------------------------------------------------------------------------
+# Full exports
+
+
+class ExportLimiter:
+    """A per-process cap on full exports running at once (a non-blocking semaphore).
+
+    ``acquire()`` returns a release function, or None when the cap is reached. The release
+    function may be called more than once; only the first call counts.
+    """
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._semaphore = threading.BoundedSemaphore(limit) if limit > 0 else None
+
+    def acquire(self):
+        if self._semaphore is None:
+            return lambda: None
+        if not self._semaphore.acquire(blocking=False):
+            return None
+        released = threading.Event()
+
+        def release():
+            if not released.is_set():
+                released.set()
+                self._semaphore.release()
+
+        return release
+
+
+_limiters: dict[int, ExportLimiter] = {}
+_limiters_lock = threading.Lock()
+
+
+def export_limiter() -> ExportLimiter:
+    """The process's limiter for the current ``EXPORT_CONCURRENCY`` (tests may change the setting)."""
+    limit = getattr(settings, "EXPORT_CONCURRENCY", 2)
+    with _limiters_lock:
+        if limit not in _limiters:
+            _limiters[limit] = ExportLimiter(limit)
+        return _limiters[limit]
+
+
+def is_full_export(request) -> bool:
+    return request.method in ("GET", "HEAD") and request.GET.get("format") in ("csv", "json")
+
+
+def too_many_exports_response() -> HttpResponse:
+    response = HttpResponse(
+        "Too many downloads are running right now. Please try again in a few seconds.\n",
+        status=429, content_type="text/plain; charset=utf-8",
+    )
+    response["Retry-After"] = "5"
+    return response
+
+
+class ExportLimitMiddleware:
+    """Holds one export slot from the request until the (streamed) response is closed."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not is_full_export(request):
+            return self.get_response(request)
+        release = export_limiter().acquire()
+        if release is None:
+            logger.warning("export refused: %s concurrent exports running", export_limiter().limit)
+            return too_many_exports_response()
+        try:
+            response = self.get_response(request)
+        except BaseException:
+            release()
+            raise
+        if getattr(response, "streaming", False):
+            # The WSGI server calls close() once the last byte is sent (or the client went away).
+            response._resource_closers.append(release)
+        else:
+            release()
+        return response
