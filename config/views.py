@@ -1,4 +1,4 @@
-"""Views shared by every app: the home page, the health check, and (later) the list/export mixin."""
+"""Views shared by every app: the home page and the health check (the list/export mixin is config.listing)."""
 
 from django.db import connection
 from django.db.utils import DatabaseError
@@ -25,4 +25,33 @@ def healthz(request):
 
 
 class HomeView(TemplateView):
+    """What the site is, how much it holds, the largest figures, and a search across every list."""
+
     template_name = "home.html"
+    http_method_names = ["get", "head", "options"]
+
+    def get_context_data(self, **kwargs):
+        from django.urls import reverse
+
+        from config.context_processors import LISTS
+        from config.listing import MAX_Q_LENGTH
+        from config.search import search
+        from counties.models import County
+        from envoys.models import Envoy
+        from programs.models import Fund, Outcome, Program, Source
+
+        models = {"programs": Program, "funds": Fund, "counties": County, "envoys": Envoy,
+                  "outcomes": Outcome, "sources": Source}
+        q = self.request.GET.get("q", "").replace("\x00", "")[:MAX_Q_LENGTH].strip()
+        lists = []
+        for key, url_name, label in LISTS:
+            queryset = models[key].objects.all()
+            item = {"key": key, "label": label, "url": reverse(url_name), "count": queryset.count()}
+            if q:
+                item["matches"] = search(queryset, q).count()
+            lists.append(item)
+        largest = (
+            Outcome.objects.largest_in("元").select_related("program", "fund", "county", "source")
+            .defer("source__text")[:6]
+        )
+        return super().get_context_data(lists=lists, q=q, largest=list(largest), **kwargs)
