@@ -1,7 +1,6 @@
 """Staff imports through the admin: encodings, every row error with its line, all or nothing, speed."""
 
 import io
-import time
 
 import openpyxl
 import pytest
@@ -287,7 +286,7 @@ def test_history_records_who_imported(editor_client, world):
 
 
 # ---------------------------------------------------------------------------
-# Lookups are cached, and big files are fast
+# Lookups are cached: the work per row does not grow with the file
 
 
 def lookup_queries(client, n):
@@ -318,18 +317,5 @@ def test_queries_per_row_are_constant(editor_client, world):
     assert per_row <= 6, (ten, hundred)  # the row's own insert and history; no lookups
 
 
-def test_ten_thousand_outcomes_import_in_well_under_a_minute(editor_client, world):
-    rows = [outcome_row(f"big-{i}") for i in range(10_000)]
-    content = csv_bytes(HEADER, rows)
-    started = time.perf_counter()
-    preview = upload(editor_client, Outcome, content)
-    previewed = time.perf_counter()
-    confirm_form = preview.context["confirm_form"]
-    data = {key: confirm_form.initial[key] for key in ("import_file_name", "original_file_name", "format", "resource")}
-    confirm = editor_client.post(admin_url(Outcome, "process_import"), data)
-    imported = time.perf_counter()
-    assert confirm.status_code == 302
-    assert Outcome.objects.filter(slug__startswith="big-").count() == 10_000
-    print(f"10,000 outcome rows: preview {previewed - started:.1f}s, import {imported - previewed:.1f}s")
-    assert imported - previewed < 30
-    assert previewed - started < 40
+# The speed of a 10,000-row import is measured by the benchmark (make bench, BENCHMARKS.md), not
+# asserted here: a timed test fails on a busy machine and proves nothing on a fast one.
