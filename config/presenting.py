@@ -79,13 +79,14 @@ def svg_chart(metric, unit, points, width=640, height=260):
     for index, o in enumerate(points):
         cx, cy = x(o), y(o)
         anchor = "start" if index == 0 and len(points) > 1 else "end" if index == len(points) - 1 else "middle"
-        parts.append(format_html('<circle class="chart-point" cx="{:.1f}" cy="{:.1f}" r="5"/>', cx, cy))
+        cx, cy, label_y = f"{cx:.1f}", f"{cy:.1f}", f"{max(cy - 10, 14):.1f}"
+        parts.append(format_html('<circle class="chart-point" cx="{}" cy="{}" r="5"/>', cx, cy))
         parts.append(format_html(
-            '<text class="chart-value" x="{:.1f}" y="{:.1f}" text-anchor="{}">{}{}</text>',
-            cx, max(cy - 10, 14), anchor, o.qualifier, o.value_printed,
+            '<text class="chart-value" x="{}" y="{}" text-anchor="{}">{}{}</text>',
+            cx, label_y, anchor, o.qualifier, o.value_printed,
         ))
         parts.append(format_html(
-            '<text class="chart-date" x="{:.1f}" y="{}" text-anchor="{}">{}</text>',
+            '<text class="chart-date" x="{}" y="{}" text-anchor="{}">{}</text>',
             cx, height - bottom + 20, anchor, _when(o)[1],
         ))
     parts.append(mark_safe("</svg>"))
