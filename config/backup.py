@@ -1,0 +1,337 @@
+"""A whole-database backup as plain files: one CSV per model plus ``manifest.json``.
+
+``export_all(directory=)`` writes every record through the same Resources as the admin and the
+public CSV (``<app>/resources.py``), so the files are the familiar columns: other records by slug,
+many-to-many links ``|``-separated, county designations ``code:source``, dates with their precision,
+exact decimals, and each record's ``version``. One more file, ``county-designations.csv``, keeps
+what the counties' column leaves out: the quote behind each designation.
+
+``import_all(directory=)`` puts such a backup into an **empty** database. It reads and checks
+everything before writing anything (the manifest's format version, each file's size, SHA-256,
+row count and header), then imports all files in one transaction: one bad row and nothing is
+written. Each record keeps the version it had.
+
+Not in the backup: user accounts, groups and permissions, login attempts, sessions, and the change
+history (each restored record's history starts with one "import of backup …" entry). ``pg_dump``
+keeps all of those (see README, Deploying).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import hashlib
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import tablib
+from django.db import transaction
+
+FORMAT = "rural-programs-tracker-backup"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+
+
+class BackupError(Exception):
+    """The backup cannot be written or read; ``problems`` lists every reason, one line each."""
+
+    def __init__(self, problems):
+        self.problems = list(problems)
+        super().__init__("; ".join(self.problems))
+
+
+@dataclass(frozen=True)
+class Part:
+    label: str  # app_label.ModelName
+    file: str
+    #: self-referencing column (a program's parent): referenced rows must be imported first
+    self_reference: str = ""
+
+    @property
+    def resource_class(self):
+        from counties.resources import CountyResource, PrefectureResource, ProvinceResource
+        from envoys.resources import EnvoyResource, PostingResource
+        from programs.resources import (
+            FundResource,
+            OrganizationResource,
+            OutcomeResource,
+            ProgramResource,
+            SourceResource,
+        )
+
+        return {
+            "programs.Source": SourceResource,
+            "counties.Province": ProvinceResource,
+            "counties.Prefecture": PrefectureResource,
+            "counties.County": CountyResource,
+            "programs.Fund": FundResource,
+            "programs.Organization": OrganizationResource,
+            "programs.Program": ProgramResource,
+            "programs.Outcome": OutcomeResource,
+            "envoys.Envoy": EnvoyResource,
+            "envoys.Posting": PostingResource,
+        }[self.label]
+
+    @property
+    def model(self):
+        return self.resource_class._meta.model
+
+
+# In import order: every record is written after the records it refers to.
+PARTS = [
+    Part("programs.Source", "sources.csv"),
+    Part("counties.Province", "provinces.csv"),
+    Part("counties.Prefecture", "prefectures.csv"),
+    Part("counties.County", "counties.csv"),
+    Part("programs.Fund", "funds.csv", self_reference="successor"),
+    Part("programs.Organization", "organizations.csv", self_reference="parent"),
+    Part("programs.Program", "programs.csv", self_reference="parent"),
+    Part("programs.Outcome", "outcomes.csv"),
+    Part("envoys.Envoy", "envoys.csv"),
+    Part("envoys.Posting", "postings.csv"),
+]
+
+
+# The quotes of county designations (the County Resource's column has code and source only).
+DESIGNATIONS = "counties.CountyDesignation"
+DESIGNATIONS_FILE = "county-designations.csv"
+DESIGNATIONS_HEADERS = ["county", "designation", "source", "quote"]
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# ---------------------------------------------------------------------------
+# Export
+
+
+def export_csv(part: Part) -> tuple[bytes, int]:
+    """One model as CSV bytes (UTF-8, header row, ordered by slug) and its row count."""
+    resource = part.resource_class()
+    queryset = part.resource_class.prepare_export_queryset(part.model._base_manager.order_by("slug"))
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(resource.get_export_headers())
+    count = 0
+    for obj in queryset:
+        writer.writerow(resource.export_row(obj))
+        count += 1
+    return buffer.getvalue().encode("utf-8"), count
+
+
+def export_designations_csv() -> tuple[bytes, int]:
+    from counties.models import CountyDesignation
+
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(DESIGNATIONS_HEADERS)
+    rows = sorted(
+        (d.county.slug, d.designation, d.source.slug if d.source_id else "", d.quote)
+        for d in CountyDesignation.objects.select_related("county", "source")
+    )
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8"), len(rows)
+
+
+def export_all(*, directory) -> dict:
+    """Write every model's CSV and the manifest into ``directory`` (created; must hold no backup)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    if (directory / MANIFEST).exists():
+        raise BackupError([f"{directory} already holds a backup ({MANIFEST}); choose an empty folder"])
+    files = []
+    # One read-only snapshot: on PostgreSQL a transaction sees one state of the database throughout.
+    with transaction.atomic():
+        for part in PARTS:
+            data, count = export_csv(part)
+            (directory / part.file).write_bytes(data)
+            files.append({"model": part.label, "file": part.file, "rows": count,
+                          "bytes": len(data), "sha256": sha256(data)})
+        data, count = export_designations_csv()
+        (directory / DESIGNATIONS_FILE).write_bytes(data)
+        files.append({"model": DESIGNATIONS, "file": DESIGNATIONS_FILE, "rows": count,
+                      "bytes": len(data), "sha256": sha256(data)})
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "files": files,
+    }
+    # Written last: a folder without a manifest is an unfinished backup, and import_all refuses it.
+    (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return manifest
+
+
+# ---------------------------------------------------------------------------
+# Import
+
+
+def read_manifest(directory: Path) -> dict:
+    path = directory / MANIFEST
+    if not path.exists():
+        raise BackupError([f"no {MANIFEST} in {directory}: not a backup, or an unfinished one"])
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BackupError([f"{MANIFEST} is not valid JSON ({exc})"]) from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise BackupError([f"{MANIFEST} is not a {FORMAT} manifest"])
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise BackupError([
+            f"backup format version {manifest.get('format_version')!r} is not supported "
+            f"(this version reads {FORMAT_VERSION})"
+        ])
+    return manifest
+
+
+def read_backup(directory) -> dict[str, tablib.Dataset]:
+    """Every file of the backup, checked against the manifest, as Datasets by model label.
+
+    Raises BackupError listing every problem found; reads only, writes nothing.
+    """
+    directory = Path(directory)
+    manifest = read_manifest(directory)
+    entries = {entry.get("model"): entry for entry in manifest.get("files", []) if isinstance(entry, dict)}
+    problems, datasets = [], {}
+    expected_files = [(part.label, part.file, part.resource_class().get_export_headers()) for part in PARTS]
+    expected_files.append((DESIGNATIONS, DESIGNATIONS_FILE, DESIGNATIONS_HEADERS))
+    for label, file, expected in expected_files:
+        try:
+            headers, body = read_checked_csv(directory, entries.get(label), label, file, expected)
+        except BackupError as exc:
+            problems += exc.problems
+            continue
+        if label == DESIGNATIONS:
+            datasets[label] = tablib.Dataset(*body, headers=headers)
+        else:
+            part = next(part for part in PARTS if part.label == label)
+            datasets[label] = tablib.Dataset(*order_parents_first(body, headers, part), headers=headers)
+    unknown = set(entries) - {label for label, _, _ in expected_files}
+    if unknown:
+        problems.append(f"{MANIFEST} lists unknown models: {', '.join(sorted(map(str, unknown)))}")
+    if problems:
+        raise BackupError(problems)
+    return datasets
+
+
+def read_checked_csv(directory: Path, entry, label, file, expected_headers):
+    """``(headers, rows)`` of one file after checking it against its manifest entry."""
+    if not isinstance(entry, dict) or entry.get("file") != file:
+        raise BackupError([f"{MANIFEST} does not list {file} for {label}"])
+    path = directory / file
+    if not path.exists():
+        raise BackupError([f"{file} is missing"])
+    data = path.read_bytes()
+    problems = []
+    if len(data) != entry.get("bytes"):
+        problems.append(f"{file}: {len(data)} bytes, the manifest says {entry.get('bytes')} (truncated or changed)")
+    if sha256(data) != entry.get("sha256"):
+        problems.append(f"{file}: SHA-256 does not match the manifest (the file was changed or damaged)")
+    if problems:
+        raise BackupError(problems)
+    try:
+        rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise BackupError([f"{file}: cannot be read as UTF-8 CSV ({exc})"]) from None
+    headers, body = (rows[0], rows[1:]) if rows else ([], [])
+    if headers != expected_headers:
+        raise BackupError([f"{file}: columns {headers} are not the expected {expected_headers}"])
+    if len(body) != entry.get("rows"):
+        raise BackupError([f"{file}: {len(body)} rows, the manifest says {entry.get('rows')}"])
+    if any(len(row) != len(headers) for row in body):
+        raise BackupError([f"{file}: a row has the wrong number of cells"])
+    return headers, body
+
+
+def order_parents_first(rows: list[list[str]], headers: list[str], part: Part) -> list[list[str]]:
+    """Rows reordered so that a row referring to another row of the same file (a parent program, a
+    fund's successor) comes after it; the order is otherwise kept."""
+    if not part.self_reference:
+        return rows
+    slug_at, ref_at = headers.index("slug"), headers.index(part.self_reference)
+    in_file = {row[slug_at] for row in rows}
+    done, ordered, pending = set(), [], list(rows)
+    while pending:
+        remaining = []
+        for row in pending:
+            ref = row[ref_at].strip()
+            if not ref or ref not in in_file or ref in done:
+                ordered.append(row)
+                done.add(row[slug_at])
+            else:
+                remaining.append(row)
+        if len(remaining) == len(pending):  # a cycle: let the import report it
+            ordered.extend(remaining)
+            break
+        pending = remaining
+    return ordered
+
+
+def existing_records() -> dict[str, int]:
+    return {part.label: part.model._base_manager.count() for part in PARTS}
+
+
+def import_all(*, directory, user=None) -> dict[str, int]:
+    """Load a backup into an empty database, all or nothing; returns rows per model."""
+    directory = Path(directory)
+    datasets = read_backup(directory)  # every check before the first write
+    present = {label: count for label, count in existing_records().items() if count}
+    if present:
+        raise BackupError([
+            "the database is not empty (" + ", ".join(f"{label}: {count}" for label, count in present.items())
+            + "); import_all only restores into an empty database"
+        ])
+    counts = {}
+    with transaction.atomic():
+        for part in PARTS:
+            dataset = datasets[part.label]
+            resource = part.resource_class()
+            result = resource.import_data(dataset, dry_run=False, raise_errors=False, user=user,
+                                          file_name=f"backup {directory.name}/{part.file}")
+            problems = getattr(result, "problems", None) or []
+            if result.has_errors() or result.has_validation_errors() or problems:
+                raise BackupError([
+                    f"{part.file}: {p['where']} {p['column']}: {p['message']}".replace("  ", " ")
+                    for p in problems
+                ] or [f"{part.file}: the import failed"])
+            restore_versions(part, dataset)
+            counts[part.label] = len(dataset)
+        counts[DESIGNATIONS] = restore_designation_quotes(datasets[DESIGNATIONS])
+    return counts
+
+
+def restore_designation_quotes(dataset: tablib.Dataset) -> int:
+    """The counties' import created each designation without its quote: put the quotes back, and
+    check that the designations are exactly the ones the file lists."""
+    from counties.models import CountyDesignation
+
+    current = {
+        (d.county.slug, d.designation, d.source.slug if d.source_id else ""): d
+        for d in CountyDesignation.objects.select_related("county", "source")
+    }
+    listed = {(row[0], row[1], row[2]): row[3] for row in dataset}
+    if listed.keys() != current.keys():
+        differ = sorted(set(listed) ^ set(current))[:5]
+        raise BackupError([f"{DESIGNATIONS_FILE} does not match counties.csv: {differ}"])
+    changed = []
+    for key, quote in listed.items():
+        if current[key].quote != quote:
+            current[key].quote = quote
+            changed.append(current[key])
+    CountyDesignation.objects.bulk_update(changed, ["quote"], batch_size=500)
+    return len(listed)
+
+
+def restore_versions(part: Part, dataset: tablib.Dataset) -> None:
+    """Each record gets back the version it had (a new row is saved as version 1)."""
+    model = part.model
+    wanted = {slug: int(version) for slug, version in zip(dataset["slug"], dataset["version"]) if version}
+    changed = []
+    for obj in model._base_manager.filter(slug__in=list(wanted)).only("pk", "slug", "version"):
+        if obj.version != wanted[obj.slug]:
+            obj.version = wanted[obj.slug]
+            changed.append(obj)
+    model._base_manager.bulk_update(changed, ["version"], batch_size=500)

@@ -1,0 +1,209 @@
+"""export_all / import_all: a backup restores every record exactly, and a damaged backup writes nothing."""
+
+import json
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import models
+
+from config.backup import MANIFEST, PARTS, export_all, import_all
+
+
+def natural_dump() -> dict:
+    """Every record of every backed-up model by slug: its fields, other records by slug,
+    many-to-many links as sorted slugs, county designations; no ids, no timestamps."""
+    dump = {}
+    for part in PARTS:
+        model = part.model
+        rows = {}
+        for obj in model._base_manager.all():
+            row = {}
+            for field in model._meta.concrete_fields:
+                if field.primary_key or field.name in ("created_at", "updated_at"):
+                    continue
+                if field.is_relation:
+                    related = getattr(obj, field.name)
+                    row[field.name] = related.slug if related is not None else None
+                else:
+                    row[field.name] = getattr(obj, field.attname)
+            for field in model._meta.many_to_many:
+                row[field.name] = sorted(getattr(obj, field.name).values_list("slug", flat=True))
+            if part.label == "counties.County":
+                row["designations"] = sorted(
+                    (d.designation, d.source.slug if d.source_id else None, d.quote)
+                    for d in obj.designations.all()
+                )
+            rows[obj.slug] = row
+        dump[part.label] = rows
+    return dump
+
+
+def delete_everything():
+    for part in reversed(PARTS):  # records that refer to others go first
+        part.model._base_manager.all().delete()
+    assert not any(part.model._base_manager.exists() for part in PARTS)
+
+
+def record_count() -> int:
+    return sum(part.model._base_manager.count() for part in PARTS)
+
+
+@pytest.fixture
+def small_world(make_source, make_fund, make_program, make_county, make_outcome, make_posting, make_organization):
+    """A few records with the awkward cases: a parent that sorts after its child, a fund's successor,
+    a version above 1, many-to-many links, formula-like text and an exact decimal."""
+    source = make_source(title="文章甲")
+    new_fund = make_fund(name="乡村振兴基金", slug="a-new-fund")
+    old_fund = make_fund(name="脱贫基金", slug="b-old-fund", successor=new_fund, commitment=Decimal("10000000000"))
+    parent = make_program(name="热土计划", slug="z-parent", fund=old_fund)
+    child = make_program(name="热土子计划", slug="a-child", parent=parent, summary="=SUM(A1) is text")
+    county = make_county(name="普安县")
+    child.counties.add(county)
+    child.sources.add(source)
+    child.organizations.add(make_organization(name="淘宝大学"))
+    make_outcome(program=child, county=county, source=source, value=Decimal("10000000000"), unit="元")
+    make_posting(county=county)
+    type(parent)._base_manager.filter(pk=parent.pk).update(version=4)
+    return {"source": source, "parent": parent, "child": child}
+
+
+@pytest.mark.django_db
+def test_seeded_database_round_trips_exactly(tmp_path):
+    call_command("load_seeds", verbosity=0, stdout=open("/dev/null", "w"))
+    before = natural_dump()
+    assert sum(len(rows) for rows in before.values()) > 100
+    export_all(directory=tmp_path / "one")
+
+    delete_everything()
+    import_all(directory=tmp_path / "one")
+
+    assert natural_dump() == before
+    export_all(directory=tmp_path / "two")
+    for part in PARTS:
+        assert (tmp_path / "one" / part.file).read_bytes() == (tmp_path / "two" / part.file).read_bytes(), part.file
+
+
+@pytest.mark.django_db
+def test_awkward_records_round_trip(small_world, tmp_path):
+    before = natural_dump()
+    assert before["programs.Program"]["z-parent"]["version"] == 4
+    manifest = export_all(directory=tmp_path)
+    delete_everything()
+    counts = import_all(directory=tmp_path)
+    assert natural_dump() == before
+    assert counts == {entry["model"]: entry["rows"] for entry in manifest["files"]}
+
+
+@pytest.mark.django_db
+def test_manifest_lists_every_file_with_rows_and_checksum(small_world, tmp_path):
+    call_command("export_all", str(tmp_path), stdout=open("/dev/null", "w"))
+    manifest = json.loads((tmp_path / MANIFEST).read_text())
+    assert manifest["format"] == "rural-programs-tracker-backup" and manifest["format_version"] == 1
+    assert [entry["file"] for entry in manifest["files"]] == [part.file for part in PARTS] + ["county-designations.csv"]
+    programs = next(entry for entry in manifest["files"] if entry["file"] == "programs.csv")
+    assert programs["rows"] == 2 and len(programs["sha256"]) == 64
+    text = (tmp_path / "programs.csv").read_text(encoding="utf-8")
+    assert "'=SUM(A1) is text" in text  # formula-escaped like every export
+
+
+@pytest.fixture
+def backup(small_world, tmp_path):
+    export_all(directory=tmp_path)
+    delete_everything()
+    return tmp_path
+
+
+def refused(directory, message):
+    with pytest.raises(CommandError):
+        call_command("import_all", str(directory), stdout=open("/dev/null", "w"), stderr=open("/dev/null", "w"))
+    from config.backup import BackupError
+
+    with pytest.raises(BackupError) as caught:
+        import_all(directory=directory)
+    assert message in str(caught.value), caught.value
+    assert record_count() == 0
+
+
+@pytest.mark.django_db
+def test_a_changed_byte_is_refused_and_nothing_is_written(backup):
+    path = backup / "outcomes.csv"
+    data = bytearray(path.read_bytes())
+    data[-5] = ord("9") if data[-5] != ord("9") else ord("8")
+    path.write_bytes(bytes(data))
+    refused(backup, "SHA-256 does not match")
+
+
+@pytest.mark.django_db
+def test_a_truncated_file_is_refused_and_nothing_is_written(backup):
+    path = backup / "postings.csv"
+    path.write_bytes(path.read_bytes()[:-20])
+    refused(backup, "truncated or changed")
+
+
+@pytest.mark.django_db
+def test_a_missing_file_or_manifest_is_refused(backup):
+    (backup / "envoys.csv").unlink()
+    refused(backup, "envoys.csv is missing")
+    (backup / MANIFEST).unlink()
+    refused(backup, "no manifest.json")
+
+
+@pytest.mark.django_db
+def test_another_format_version_is_refused(backup):
+    manifest = json.loads((backup / MANIFEST).read_text())
+    manifest["format_version"] = 99
+    (backup / MANIFEST).write_text(json.dumps(manifest))
+    refused(backup, "format version 99 is not supported")
+
+
+@pytest.mark.django_db
+def test_a_bad_row_late_in_the_backup_rolls_back_everything(backup):
+    """Checksums recomputed (the manifest agrees), but a posting names an unknown county: the files
+    before it were already imported inside the transaction, and are rolled back with it."""
+    import hashlib
+
+    path = backup / "postings.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = lines[0].rstrip("\n").split(",")
+    cells = lines[1].rstrip("\n").split(",")
+    cells[header.index("county")] = "nowhere-xian"
+    lines[1] = ",".join(cells) + "\n"
+    data = "".join(lines).encode("utf-8")
+    path.write_bytes(data)
+    manifest = json.loads((backup / MANIFEST).read_text())
+    for entry in manifest["files"]:
+        if entry["file"] == "postings.csv":
+            entry.update(bytes=len(data), sha256=hashlib.sha256(data).hexdigest())
+    (backup / MANIFEST).write_text(json.dumps(manifest))
+    refused(backup, "unknown county 'nowhere-xian'")
+
+
+@pytest.mark.django_db
+def test_only_an_empty_database_is_restored_into(small_world, tmp_path):
+    export_all(directory=tmp_path)
+    before = natural_dump()
+    with pytest.raises(CommandError, match="nothing was written"):
+        call_command("import_all", str(tmp_path), stdout=open("/dev/null", "w"), stderr=open("/dev/null", "w"))
+    assert natural_dump() == before
+
+
+@pytest.mark.django_db
+def test_export_refuses_a_folder_that_holds_a_backup(small_world, tmp_path):
+    export_all(directory=tmp_path)
+    with pytest.raises(CommandError, match="already holds a backup"):
+        call_command("export_all", str(tmp_path), stdout=open("/dev/null", "w"))
+
+
+def test_every_record_model_is_in_the_backup():
+    """A new model with a Resource must be added to config.backup.PARTS."""
+    from django.apps import apps
+
+    from config.records import Record
+
+    record_models = {
+        f"{m._meta.app_label}.{m.__name__}" for m in apps.get_models()
+        if issubclass(m, Record) and not m._meta.abstract and isinstance(m._meta.pk, models.Field)
+    }
+    assert record_models == {part.label for part in PARTS}
