@@ -108,6 +108,7 @@ def staff_user(db, django_user_model):
 
 @pytest.fixture
 def staff_client(client, staff_user):
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # admin tests read English messages
     client.force_login(staff_user)
     return client
 

@@ -40,12 +40,15 @@ def viewer_user(db, django_user_model):
 
 @pytest.fixture
 def editor_client(client, editor_user):
+    # The admin tests read the interface's English messages; Chinese is the site's default.
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     client.force_login(editor_user)
     return client
 
 
 @pytest.fixture
 def viewer_client(client, viewer_user):
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     client.force_login(viewer_user)
     return client
 
@@ -58,7 +61,7 @@ def second_editor_client(db, django_user_model):
 
     user = django_user_model.objects.create_user(username="editor2", password="x", is_staff=True)
     user.groups.add(Group.objects.get(name="editor"))
-    other = Client()
+    other = Client(HTTP_ACCEPT_LANGUAGE="en")
     other.force_login(user)
     return other
 
