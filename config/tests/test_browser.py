@@ -7,7 +7,6 @@ download the CSV and read it. Screenshots go to test-artifacts/browser/ for a pe
 
 import csv
 import io
-import os
 from pathlib import Path
 
 import pytest
@@ -22,8 +21,11 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 
 @pytest.fixture
-def browser_page():
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+def browser_page(monkeypatch):
+    # Playwright's sync API runs an event loop in this thread; the ORM calls of the test must be
+    # allowed beside it. monkeypatch restores the environment afterwards, so no later test (such
+    # as `check --deploy`, which refuses this variable) inherits it.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
