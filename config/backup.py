@@ -12,7 +12,8 @@ row count and header), then imports all files in one transaction: one bad row an
 written. Each record keeps the version it had.
 
 Not in the backup: user accounts, groups and permissions, login attempts, sessions, and the change
-history (each restored record's history starts with one "import of backup …" entry). ``pg_dump``
+history (each restored record's history starts with one "restored from backup …" entry, without
+its links). ``pg_dump``
 keeps all of those (see README, Deploying).
 """
 
@@ -28,6 +29,7 @@ from pathlib import Path
 
 import tablib
 from django.db import transaction
+from django.test.utils import override_settings
 
 FORMAT = "rural-programs-tracker-backup"
 FORMAT_VERSION = 1
@@ -286,21 +288,37 @@ def import_all(*, directory, user=None) -> dict[str, int]:
         ])
     counts = {}
     with transaction.atomic():
-        for part in PARTS:
-            dataset = datasets[part.label]
-            resource = part.resource_class()
-            result = resource.import_data(dataset, dry_run=False, raise_errors=False, user=user,
-                                          file_name=f"backup {directory.name}/{part.file}")
-            problems = getattr(result, "problems", None) or []
-            if result.has_errors() or result.has_validation_errors() or problems:
-                raise BackupError([
-                    f"{part.file}: {p['where']} {p['column']}: {p['message']}".replace("  ", " ")
-                    for p in problems
-                ] or [f"{part.file}: the import failed"])
-            restore_versions(part, dataset)
-            counts[part.label] = len(dataset)
-        counts[DESIGNATIONS] = restore_designation_quotes(datasets[DESIGNATIONS])
+        # Per-save history (one row per record and per link change) would make a restore many
+        # times slower; each restored record gets one history row at the end instead.
+        with override_settings(SIMPLE_HISTORY_ENABLED=False):
+            import_files(datasets, directory, user, counts)
+        from counties.models import CountyDesignation
+
+        for model in [part.model for part in PARTS] + [CountyDesignation]:
+            model.history.bulk_history_create(
+                list(model._base_manager.all()), batch_size=500,
+                default_user=user if getattr(user, "pk", None) else None,
+                default_change_reason=f"restored from backup {directory.name}"[:100],
+            )
     return counts
+
+
+def import_files(datasets, directory, user, counts):
+    """Each file through its Resource, in PARTS order; the first problem raises BackupError."""
+    for part in PARTS:
+        dataset = datasets[part.label]
+        resource = part.resource_class()
+        result = resource.import_data(dataset, dry_run=False, raise_errors=False, user=user,
+                                      file_name=f"backup {directory.name}/{part.file}")
+        problems = getattr(result, "problems", None) or []
+        if result.has_errors() or result.has_validation_errors() or problems:
+            raise BackupError([
+                f"{part.file}: {p['where']} {p['column']}: {p['message']}".replace("  ", " ")
+                for p in problems
+            ] or [f"{part.file}: the import failed"])
+        restore_versions(part, dataset)
+        counts[part.label] = len(dataset)
+    counts[DESIGNATIONS] = restore_designation_quotes(datasets[DESIGNATIONS])
 
 
 def restore_designation_quotes(dataset: tablib.Dataset) -> int:
