@@ -166,6 +166,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Cache --------------------------------------------------------------------
+# In the database, so every app process and replica sees the same entries and nothing is kept on local
+# disk or in one process's memory. Only admin imports use it (the file between preview and confirm).
+# Its table comes from `manage.py createcachetable` (run after migrate; the test database gets it by itself).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "django_cache",
+    }
+}
+
 # --- Authentication -----------------------------------------------------------
 # django-axes: AXES_FAILURE_LIMIT wrong passwords in a row lock the account name, and separately the
 # client address, for AXES_COOLOFF_MINUTES. Staff lift a lockout in the admin (Axes › Access
@@ -215,6 +226,10 @@ WHITENOISE_USE_FINDERS = True
 IMPORT_EXPORT_USE_TRANSACTIONS = True
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"
+# An admin import keeps the uploaded file between its preview and its confirm request. Not in a local
+# temporary folder (import-export's default): with several app processes or replicas the confirm can land
+# on another one. The cache below lives in the database every replica shares.
+IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.CacheStorage"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"
 # Reverting from the history page would bypass the version check: edit instead.
 SIMPLE_HISTORY_REVERT_DISABLED = True

@@ -54,18 +54,22 @@ def test_web_waits_for_a_healthy_db(compose):
     assert compose["services"]["web"]["depends_on"]["db"]["condition"] == "service_healthy"
 
 
-def test_web_migrates_seeds_then_runs_gunicorn_on_config_wsgi(compose):
+def test_migrate_service_migrates_then_seeds(compose):
+    # Once per `up`, in its own container, so `--scale web=3` does not run three migrations at once.
+    steps = [step.strip() for step in " ".join(command_words(compose["services"]["migrate"])).split("&&")]
+    assert "manage.py migrate" in steps[0]
+    assert any("manage.py load_seeds" in step for step in steps)
+
+
+def test_web_runs_gunicorn_on_config_wsgi(compose):
     web = compose["services"]["web"]
     context = web["build"] if isinstance(web["build"], str) else web["build"].get("context")
     assert context == "."
-    script = " ".join(command_words(web))
-    steps = [step.strip() for step in script.split("&&")]
-    assert "manage.py migrate" in steps[0]
-    assert any("manage.py load_seeds" in step for step in steps)
-    gunicorn = shlex.split(steps[-1].removeprefix("sh -c").strip())
+    gunicorn = command_words(web)
     gunicorn = gunicorn[gunicorn.index("gunicorn"):]
     assert gunicorn[1] in ("config.wsgi", "config.wsgi:application")
     assert "0.0.0.0:8000" in gunicorn
+    assert not any("migrate" in word for word in gunicorn)
 
 
 def test_web_passes_only_variables_settings_read(compose, settings_env_vars):

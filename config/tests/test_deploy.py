@@ -1,0 +1,260 @@
+"""Scale-out: the proxy in front, stateless web replicas behind it, one migration run.
+
+docker-compose.yml and deploy/nginx.conf are checked by reading them (this machine has no Docker engine;
+`nginx -t` runs when nginx is installed). The app's side is checked in Django: nothing a replica keeps
+for itself (sessions, admin import files, uploads), and https forwarded by the proxy counts as https.
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import pytest
+import yaml
+from django.apps import apps
+from django.conf import settings
+from django.core.cache import caches
+from django.db import models
+
+from config.admin_testing import editor_client, editor_user, import_file  # noqa: F401 (fixtures)
+from config.tests.conftest import ROOT
+from config.tests.test_compose import command_words, environment
+
+NGINX_CONF = ROOT / "deploy" / "nginx.conf"
+
+
+@pytest.fixture(scope="module")
+def compose():
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def services(compose):
+    return compose["services"]
+
+
+@pytest.fixture(scope="module")
+def nginx_conf():
+    text = NGINX_CONF.read_text(encoding="utf-8")
+    # Directives only: comments dropped, so a commented-out line proves nothing.
+    return "\n".join(line.split("#", 1)[0].rstrip() for line in text.splitlines())
+
+
+def directive(conf: str, name: str) -> list[str]:
+    """The arguments of every ``name ...;`` directive in the file."""
+    return [m.group(1).strip() for m in re.finditer(rf"^\s*{name}\s+([^;]*);", conf, re.M)]
+
+
+# ---------------------------------------------------------------------------
+# docker-compose.yml
+
+
+def test_only_the_proxy_publishes_a_port(services):
+    published = {name for name, service in services.items() if service.get("ports")}
+    assert published == {"proxy"}
+    assert [str(port).rsplit(":", 1)[0] for port in services["proxy"]["ports"]] == ["8000"]
+
+
+def test_web_can_be_scaled(services):
+    web = services["web"]
+    # A fixed host port or container name would stop a second replica; a volume would be state.
+    assert "ports" not in web
+    assert "container_name" not in web
+    assert "volumes" not in web
+    assert web.get("read_only") is True
+    assert all(str(mount).split(":")[0] == "/tmp" for mount in web.get("tmpfs", []))
+
+
+def test_web_waits_for_migrate_to_finish(services):
+    depends = services["web"]["depends_on"]
+    assert depends["migrate"]["condition"] == "service_completed_successfully"
+    assert depends["db"]["condition"] == "service_healthy"
+    assert services["migrate"].get("restart", "no") == "no"
+
+
+def test_migrate_creates_the_cache_table_the_admin_import_needs(services):
+    script = " ".join(command_words(services["migrate"]))
+    steps = [step.strip() for step in script.split("&&")]
+    assert [step for step in steps if "manage.py createcachetable" in step]
+    assert steps.index(next(s for s in steps if "createcachetable" in s)) > 0  # after migrate
+
+
+def test_migrate_and_web_share_the_same_settings(services):
+    assert environment(services["migrate"]) == environment(services["web"])
+
+
+def test_web_trusts_the_proxy_headers(services):
+    assert environment(services["web"])["BEHIND_PROXY"] == "1"
+
+
+def test_proxy_mounts_the_nginx_conf_read_only(services):
+    proxy = services["proxy"]
+    assert proxy["image"].split(":")[0] == "nginx"
+    assert "./deploy/nginx.conf:/etc/nginx/conf.d/default.conf:ro" in proxy["volumes"]
+    assert proxy["depends_on"]["web"]["condition"] in {"service_started", "service_healthy"}
+
+
+# ---------------------------------------------------------------------------
+# deploy/nginx.conf
+
+
+def test_proxy_resolves_web_again_and_again(nginx_conf):
+    # Docker's DNS, re-asked every few seconds, and a variable in proxy_pass so that nginx asks it at
+    # run time: replicas added by --scale get traffic.
+    assert any(args.split()[0] == "127.0.0.11" for args in directive(nginx_conf, "resolver"))
+    passes = directive(nginx_conf, "proxy_pass")
+    assert passes and all(target.startswith("$") for target in passes)
+    variables = dict(args.split(None, 1) for args in directive(nginx_conf, "set"))
+    assert {variables[target] for target in passes} == {"http://web:8000"}
+
+
+def test_proxy_forwards_host_scheme_and_client(nginx_conf):
+    headers = dict(args.split(None, 1) for args in directive(nginx_conf, "proxy_set_header"))
+    # $http_host keeps the port, which Django's CSRF origin check and absolute links need.
+    assert headers["Host"] == "$http_host"
+    assert headers["X-Forwarded-For"] == "$proxy_add_x_forwarded_for"
+    assert headers["X-Forwarded-Proto"] in {"$scheme", "$forwarded_proto"}
+    assert "X-Request-ID" in headers
+
+
+def test_proxy_accepts_admin_import_files(nginx_conf):
+    (size,) = directive(nginx_conf, "client_max_body_size")
+    number, unit = re.fullmatch(r"(\d+)([kKmMgG]?)", size).groups()
+    megabytes = int(number) * {"": 1 / 2**20, "k": 1 / 1024, "m": 1, "g": 1024}[unit.lower()]
+    assert 10 <= megabytes <= 100
+
+
+def test_proxy_rate_limits_exports_per_client(nginx_conf):
+    (zone,) = directive(nginx_conf, "limit_req_zone")
+    key = zone.split()[0]
+    assert "zone=exports:" in zone
+    # The key is the client's address for requests with format= in the query, empty (not counted) otherwise.
+    block = re.search(rf"map\s+\$args\s+{re.escape(key)}\s*\{{(.*?)\}}", nginx_conf, re.S)
+    assert block, f"no map from $args to {key}"
+    assert "format=" in block.group(1) and "$binary_remote_addr" in block.group(1)
+    assert re.search(r'default\s+""', block.group(1))
+    assert any("zone=exports" in args for args in directive(nginx_conf, "limit_req"))
+    assert directive(nginx_conf, "limit_req_status") == ["429"]
+
+
+@pytest.mark.skipif(not shutil.which("nginx"), reason="nginx is not installed")
+def test_nginx_accepts_the_conf(tmp_path):
+    main = tmp_path / "nginx.conf"
+    main.write_text(
+        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\nevents {{}}\n"
+        f"http {{\n  access_log off;\n  include {NGINX_CONF};\n}}\n"
+    )
+    result = subprocess.run(["nginx", "-t", "-q", "-c", str(main)], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+
+
+# ---------------------------------------------------------------------------
+# The app keeps nothing of its own
+
+
+def test_sessions_live_in_the_database_or_a_signed_cookie():
+    assert settings.SESSION_ENGINE in {
+        "django.contrib.sessions.backends.db",
+        "django.contrib.sessions.backends.signed_cookies",
+    }
+
+
+def test_the_cache_is_shared_by_every_replica():
+    backend = settings.CACHES["default"]["BACKEND"]
+    assert backend not in {
+        "django.core.cache.backends.locmem.LocMemCache",  # one per process
+        "django.core.cache.backends.filebased.FileBasedCache",  # one per container
+        "django.core.cache.backends.dummy.DummyCache",
+    }
+
+
+def test_admin_import_files_are_not_kept_on_local_disk():
+    # import-export's default (TempFolderStorage) writes the upload to /tmp between preview and confirm;
+    # MediaStorage writes it to MEDIA_ROOT. Either breaks when the confirm reaches another replica.
+    assert settings.IMPORT_EXPORT_TMP_STORAGE_CLASS == "import_export.tmp_storages.CacheStorage"
+
+
+def test_no_model_takes_file_uploads():
+    # Uploads would land in MEDIA_ROOT on one replica's disk.
+    file_fields = [
+        f"{model._meta.label}.{field.name}"
+        for model in apps.get_models()
+        for field in model._meta.get_fields()
+        if isinstance(field, models.FileField)
+    ]
+    assert file_fields == []
+
+
+def test_an_admin_import_confirmed_by_another_replica(editor_client, monkeypatch, tmp_path):  # noqa: F811
+    from programs.models import Organization
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where TempFolderStorage would write
+    content = "slug,name\ncainiao-test,菜鸟测试\n".encode("utf-8-sig")
+    preview, confirm = import_file(editor_client, Organization, content)
+
+    # Between the two steps the file was in the shared database cache, and in no local file.
+    name = preview.context["confirm_form"].initial["import_file_name"]
+    assert list(tmp_path.iterdir()) == []
+    assert confirm.status_code == 302
+    assert Organization.objects.get(slug="cainiao-test").name == "菜鸟测试"
+    # Confirming removed it again.
+    other_replica_cache = caches.create_connection("default")
+    assert other_replica_cache.get(f"django-import-export-{name}") is None
+
+
+def test_import_storage_reads_back_through_another_cache_connection(db):
+    from import_export.tmp_storages import CacheStorage
+
+    first = CacheStorage(read_mode="rb")
+    first.save(b"slug,name\r\n")
+    # A new connection to the same cache: what another process or replica would open.
+    other = caches.create_connection("default")
+    assert other.get(CacheStorage.CACHE_PREFIX + first.name) == b"slug,name\r\n"
+    first.remove()
+
+
+# ---------------------------------------------------------------------------
+# Behind the proxy: https as the proxy saw it
+
+
+PROBE = """
+import json, django
+django.setup()
+from django.conf import settings
+from django.test import Client
+client = Client()
+plain = client.get("/healthz")
+forwarded = client.get("/healthz", headers={"x-forwarded-proto": "https", "x-forwarded-for": "203.0.113.7"})
+print(json.dumps({
+    "proxy_header": list(settings.SECURE_PROXY_SSL_HEADER or ()),
+    "forwarded_for": settings.USE_X_FORWARDED_HOST,
+    "plain": [plain.status_code, plain.get("Location", "")],
+    "forwarded": [forwarded.status_code, forwarded.get("Location", "")],
+}))
+"""
+
+
+def test_https_forwarded_by_the_proxy_is_not_redirected_again(services):
+    """The compose settings with the HTTPS redirect on: what the proxy marks https is served, plain http
+    is redirected once. Without SECURE_PROXY_SSL_HEADER every request would redirect, forever."""
+    env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL"}}
+    env.update(environment(services["web"]))
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DATABASE_URL="sqlite://:memory:",
+        ALLOWED_HOSTS="testserver",
+        SECURE_SSL_REDIRECT="1",
+        SECURE_COOKIES="1",
+    )
+    result = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    probe = json.loads(result.stdout.strip().splitlines()[-1])
+    assert probe["proxy_header"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+    assert probe["forwarded_for"] is False  # Host comes from the proxy's Host header, not X-Forwarded-Host
+    assert probe["plain"][0] == 301 and probe["plain"][1].startswith("https://testserver/")
+    assert probe["forwarded"][0] == 200
