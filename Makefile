@@ -24,6 +24,7 @@ $(VENV)/.installed-test: requirements.txt requirements-dev.txt | $(PY)
 run: export DEBUG := 1
 run: $(VENV)/.installed-run
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py createcachetable
 	$(PY) manage.py load_seeds
 	$(PY) manage.py runserver 127.0.0.1:8000
 

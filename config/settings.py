@@ -228,7 +228,7 @@ IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"
 # An admin import keeps the uploaded file between its preview and its confirm request. Not in a local
 # temporary folder (import-export's default): with several app processes or replicas the confirm can land
-# on another one. The cache below lives in the database every replica shares.
+# on another one. The cache (CACHES, above) lives in the database every replica shares.
 IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.CacheStorage"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"
 # Reverting from the history page would bypass the version check: edit instead.
