@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "counties",
     "programs",
     "envoys",
+    "config",  # config/apps.py: `migrate` also creates the cache table
 ]
 
 MIDDLEWARE = [
@@ -169,7 +170,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache --------------------------------------------------------------------
 # In the database, so every app process and replica sees the same entries and nothing is kept on local
 # disk or in one process's memory. Only admin imports use it (the file between preview and confirm).
-# Its table comes from `manage.py createcachetable` (run after migrate; the test database gets it by itself).
+# Its table is made by `migrate` (config/apps.py runs `createcachetable` after it).
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",

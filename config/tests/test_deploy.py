@@ -206,6 +206,20 @@ def test_an_admin_import_confirmed_by_another_replica(editor_client, monkeypatch
     assert other_replica_cache.get(f"django-import-export-{name}") is None
 
 
+def test_migrate_alone_creates_the_cache_table(tmp_path):
+    """Every set-up path runs `migrate`; none has to remember `createcachetable` as well."""
+    database = tmp_path / "fresh.sqlite3"
+    env = dict(os.environ, DATABASE_URL=f"sqlite:///{database}", SECRET_KEY="x", DEBUG="0")
+    result = subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    import sqlite3
+
+    with sqlite3.connect(database) as connection:
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert settings.CACHES["default"]["LOCATION"] in tables
+
+
 def test_import_storage_reads_back_through_another_cache_connection(db):
     from import_export.tmp_storages import CacheStorage
 
