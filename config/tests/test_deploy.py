@@ -78,9 +78,16 @@ def test_web_waits_for_migrate_to_finish(services):
 
 def test_migrate_creates_the_cache_table_the_admin_import_needs(services):
     script = " ".join(command_words(services["migrate"]))
-    steps = [step.strip() for step in script.split("&&")]
-    assert [step for step in steps if "manage.py createcachetable" in step]
-    assert steps.index(next(s for s in steps if "createcachetable" in s)) > 0  # after migrate
+    assert 0 <= script.index("manage.py migrate") < script.index("manage.py createcachetable")
+
+
+def test_migrate_loads_seeds_only_into_a_database_without_records(services):
+    # Seeding again would put seed values back over staff corrections on every `up`.
+    script = command_words(services["migrate"])[-1]
+    assert "set -e" in script
+    condition, _, rest = script.partition("then")
+    assert "Source.objects.exists()" in condition
+    assert "load_seeds" not in condition and "load_seeds" in rest.partition("else")[2]
 
 
 def test_migrate_and_web_share_the_same_settings(services):
