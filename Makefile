@@ -6,7 +6,7 @@ PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: run test
+.PHONY: run test bench
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 (or run make PYTHON=/path/to/python3.11)" >&2; exit 1; }
@@ -30,3 +30,9 @@ run: $(VENV)/.installed-run
 
 test: $(VENV)/.installed-test
 	PY=$(PY) bash scripts/test.sh
+
+# The scale benchmark (BENCHMARKS.md): 100,000 generated programs in benchmarks/out/bench.sqlite3 (and in
+# DATABASE_URL when it names a scratch PostgreSQL database), served by gunicorn, beside Datasette.
+# Extra options: make bench BENCH_ARGS="--runs 10" (see benchmarks/bench.py --help).
+bench: $(VENV)/.installed-run
+	$(PY) benchmarks/bench.py $(BENCH_ARGS)
