@@ -1,0 +1,449 @@
+"""Load test: mixed traffic against gunicorn on PostgreSQL, from a second process on loopback.
+
+    .venv/bin/python benchmarks/load.py                      # 60 s, 16 connections, 100,000 programs
+    .venv/bin/python benchmarks/load.py --duration 20 --connections 8 --no-setup
+
+1. Data (skipped with ``--no-setup``, and skipped by itself when it is already there): creates the
+   PostgreSQL database ``bench_load`` if missing (only ``bench_load*`` names are accepted), migrates it,
+   loads the seeds and runs ``generate_demo --programs N`` (seed records are allowed beside generated ones,
+   so no ``--force``).
+2. Starts gunicorn (``config.wsgi``, DEBUG off, plain HTTP on 127.0.0.1) as its own process group:
+   ``--workers`` processes of the ``gthread`` class with ``--threads`` threads each (defaults 5 × 4 for
+   two cores: see BENCHMARKS.md), waits for ``/healthz``.
+3. This process is the client: ``--connections`` threads, each with its own keep-alive
+   ``http.client`` connection, send requests back to back (closed loop, no think time): filtered lists
+   (35 %), searches in simplified and traditional script (25 %), detail pages (30 %) and filtered CSV
+   exports (10 %). ``--warmup`` seconds first, not counted; then ``--duration`` seconds, counted.
+4. Prints requests, throughput, latency p50/p95/p99/max overall and per kind, and the outcome counts:
+   2xx; 429 (the per-process export limit, EXPORT_CONCURRENCY, saying "not now": counted on its own,
+   not an error); errors (any other status, and connection errors or timeouts). ``--json FILE`` also
+   writes everything as JSON. Exit status 0 when the target holds (0 errors, p99 ≤ 500 ms), else 1.
+
+Everything is bounded: each request has a client timeout (``--request-timeout``), and a watchdog kills
+gunicorn and exits with status 3 after ``--hard-timeout`` seconds whatever happens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import http.client
+import json
+import os
+import platform
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from collections import Counter, defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+
+# A simplified and a traditional spelling of each term: both must find the same records.
+SEARCH_TERMS = [
+    ("脱贫", "脫貧"), ("电商", "電商"), ("乡村", "鄉村"), ("教育", "教育"), ("热土", "熱土"),
+    ("健康", "健康"), ("生态", "生態"), ("女性", "女性"), ("村小二", "村小二"), ("扶贫", "扶貧"),
+    ("县", "縣"), ("基金", "基金"),
+]
+AREAS = ["jiaoyu", "jiankang", "nvxing", "shengtai", "dianshang", "keji", "chanye", "rencai"]
+ROLES = ["tepaiyuan", "cunxiaoer", "peixun"]
+KIND_WEIGHTS = {"list": 35, "search": 25, "detail": 30, "csv": 10}
+DETAIL_LISTS = {"program": "programs", "county": "counties", "envoy": "envoys", "fund": "funds",
+                "outcome": "outcomes", "source": "sources"}
+
+
+# ---------------------------------------------------------------------------
+# Data
+
+
+def server_env(args) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=args.database_url,
+        DEBUG="0",
+        SECRET_KEY="load-benchmark-only",
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        SECURE_SSL_REDIRECT="0",  # plain HTTP on loopback; the security headers stay on
+        SECURE_COOKIES="0",
+        LOG_LEVEL="WARNING",  # the request log line would cost a write per request
+        DB_STATEMENT_TIMEOUT=str(args.statement_timeout),
+    )
+    if args.export_concurrency is not None:
+        env["EXPORT_CONCURRENCY"] = str(args.export_concurrency)
+    return env
+
+
+def manage(args, *command: str, timeout: float = 1800) -> str:
+    started = time.monotonic()
+    result = subprocess.run([PYTHON, "manage.py", *command], cwd=ROOT, env=server_env(args), capture_output=True,
+                            text=True, timeout=timeout)
+    if result.returncode:
+        sys.exit(f"manage.py {' '.join(command)} failed:\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}")
+    print(f"  manage.py {' '.join(command)}: {time.monotonic() - started:.1f} s", flush=True)
+    return result.stdout
+
+
+def connect(args, dbname: str | None = None):
+    import psycopg
+
+    url = urllib.parse.urlsplit(args.database_url)
+    if dbname:
+        url = url._replace(path="/" + dbname)
+    return psycopg.connect(urllib.parse.urlunsplit(url), autocommit=True, connect_timeout=10)
+
+
+def setup(args) -> None:
+    name = urllib.parse.urlsplit(args.database_url).path.lstrip("/")
+    if not name.startswith("bench_load"):
+        sys.exit(f"refusing database {name!r}: the load test only creates and fills databases named bench_load*")
+    with connect(args, "postgres") as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+            print(f"  created database {name}", flush=True)
+    manage(args, "migrate", "--noinput", "-v0")
+    with connect(args) as conn:
+        sources = conn.execute("SELECT count(*) FROM programs_source").fetchone()[0]
+        generated = conn.execute("SELECT count(*) FROM programs_program WHERE slug LIKE 'demo-%'").fetchone()[0]
+    if not sources:
+        manage(args, "load_seeds")
+    if generated != args.programs:
+        manage(args, "generate_demo", "--programs", str(args.programs), "--no-progress", timeout=3600)
+    else:
+        print(f"  {generated} generated programs already there", flush=True)
+    with connect(args) as conn:
+        conn.execute("ANALYZE")
+
+
+def sample(args) -> dict[str, list[str]]:
+    """Slugs to ask for, drawn once: detail pages and filter values that exist."""
+    queries = {
+        "program": "SELECT slug FROM programs_program ORDER BY random() LIMIT 400",
+        "county": "SELECT slug FROM counties_county ORDER BY random() LIMIT 400",
+        "envoy": "SELECT slug FROM envoys_envoy ORDER BY random() LIMIT 200",
+        "fund": "SELECT slug FROM programs_fund ORDER BY random() LIMIT 50",
+        "outcome": "SELECT slug FROM programs_outcome ORDER BY random() LIMIT 200",
+        "source": "SELECT slug FROM programs_source ORDER BY random() LIMIT 100",
+        "province": "SELECT slug FROM counties_province ORDER BY random() LIMIT 40",
+    }
+    with connect(args) as conn:
+        slugs = {kind: [row[0] for row in conn.execute(sql)] for kind, sql in queries.items()}
+        counts = {
+            "programs": conn.execute("SELECT count(*) FROM programs_program").fetchone()[0],
+            "outcomes": conn.execute("SELECT count(*) FROM programs_outcome").fetchone()[0],
+            "counties": conn.execute("SELECT count(*) FROM counties_county").fetchone()[0],
+            "envoys": conn.execute("SELECT count(*) FROM envoys_envoy").fetchone()[0],
+        }
+    empty = [kind for kind, values in slugs.items() if not values]
+    if empty:
+        sys.exit(f"no rows to sample for {empty}: run without --no-setup")
+    slugs["_counts"] = counts
+    return slugs
+
+
+# ---------------------------------------------------------------------------
+# Traffic
+
+
+def make_request(rng: random.Random, slugs) -> tuple[str, str]:
+    """One request of the mix: (kind, path with query)."""
+    kind = rng.choices(list(KIND_WEIGHTS), weights=list(KIND_WEIGHTS.values()))[0]
+    pick = rng.choice
+    if kind == "list":
+        path, query = pick([
+            ("/programs/", {"area": pick(AREAS)}),
+            ("/programs/", {"fund": pick(slugs["fund"]), "sort": pick(["name", "-start", "counties"])}),
+            ("/programs/", {"province": pick(slugs["province"]), "year_from": str(rng.randint(2015, 2022))}),
+            ("/programs/", {"area": pick(AREAS), "page": str(rng.randint(2, 20))}),
+            ("/counties/", {"province": pick(slugs["province"])}),
+            ("/outcomes/", {"county": pick(slugs["county"])}),
+            ("/outcomes/", {"fund": pick(slugs["fund"]), "sort": "-value"}),
+            ("/envoys/", {"role": pick(ROLES)}),
+            ("/funds/", {}),
+            ("/sources/", {"script": pick(["simplified", "traditional"])}),
+        ])
+    elif kind == "search":
+        term = pick(pick(SEARCH_TERMS))  # simplified or traditional, half each
+        path = pick(["/programs/", "/programs/", "/outcomes/", "/counties/", "/envoys/", "/sources/"])
+        query = {"q": term}
+    elif kind == "detail":
+        model = pick(["program", "program", "program", "county", "county", "envoy", "fund", "outcome", "source"])
+        path, query = f"/{DETAIL_LISTS[model]}/{pick(slugs[model])}/", {}
+    else:  # a filtered download, as a reader takes the list they are looking at
+        path, query = pick([
+            ("/programs/", {"county": pick(slugs["county"])}),
+            ("/outcomes/", {"county": pick(slugs["county"])}),
+            ("/outcomes/", {"program": pick(slugs["program"])}),
+            ("/envoys/", {"county": pick(slugs["county"])}),
+        ])
+        query = dict(query, format="csv")
+    return kind, path + ("?" + urllib.parse.urlencode(query) if query else "")
+
+
+class Client(threading.Thread):
+    """One connection, requests back to back until ``stop_at``; results appended to ``self.results``."""
+
+    def __init__(self, index, args, slugs, stop_at):
+        super().__init__(daemon=True, name=f"client-{index}")
+        self.args, self.slugs, self.stop_at = args, slugs, stop_at
+        self.rng = random.Random(args.seed * 1000 + index)
+        self.results: list[tuple[str, int, float]] = []  # (kind, status or 0 for a connection error, seconds)
+        self.error_samples: list[str] = []
+        self.conn = None
+
+    def run(self):
+        while time.monotonic() < self.stop_at:
+            kind, target = make_request(self.rng, self.slugs)
+            started = time.perf_counter()
+            try:
+                if self.conn is None:
+                    self.conn = http.client.HTTPConnection("127.0.0.1", self.args.port,
+                                                           timeout=self.args.request_timeout)
+                self.conn.request("GET", target, headers={"Accept-Language": "zh-hans"})
+                response = self.conn.getresponse()
+                response.read()
+                status = response.status
+                if response.will_close:
+                    self.conn.close()
+                    self.conn = None
+            except (OSError, http.client.HTTPException) as exc:
+                status = 0
+                if len(self.error_samples) < 5:
+                    self.error_samples.append(f"{target}: {exc!r}")
+                if self.conn is not None:
+                    self.conn.close()
+                self.conn = None
+            elapsed = time.perf_counter() - started
+            self.results.append((kind, status, elapsed))
+            if (status >= 400 and status != 429) and len(self.error_samples) < 5:
+                self.error_samples.append(f"{target}: HTTP {status}")
+        if self.conn is not None:
+            self.conn.close()
+
+
+def drive(args, slugs, seconds: float) -> tuple[list[tuple[str, int, float]], float, list[str]]:
+    stop_at = time.monotonic() + seconds
+    clients = [Client(i, args, slugs, stop_at) for i in range(args.connections)]
+    started = time.monotonic()
+    for client in clients:
+        client.start()
+    for client in clients:
+        client.join(timeout=seconds + args.request_timeout + 30)
+    wall = time.monotonic() - started
+    results = [result for client in clients for result in client.results]
+    samples = [sample for client in clients for sample in client.error_samples]
+    return results, wall, samples
+
+
+# ---------------------------------------------------------------------------
+# The server
+
+
+def start_gunicorn(args, log_path: Path) -> subprocess.Popen:
+    command = [
+        PYTHON, "-m", "gunicorn", "config.wsgi:application",
+        "--bind", f"127.0.0.1:{args.port}",
+        "--workers", str(args.workers),
+        "--worker-class", args.worker_class,
+        "--timeout", "60",
+        "--keep-alive", "5",
+    ]
+    if args.worker_class == "gthread":
+        command += ["--threads", str(args.threads)]
+    log = open(log_path, "w")
+    process = subprocess.Popen(command, cwd=ROOT, env=server_env(args), stdout=log, stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"gunicorn exited with {process.returncode}; see {log_path}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=5)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                conn.close()
+                return process
+        except OSError:
+            pass
+        time.sleep(0.3)
+    stop_gunicorn(process)
+    sys.exit(f"gunicorn did not answer /healthz within 60 s; see {log_path}")
+
+
+def stop_gunicorn(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait(timeout=10)
+
+
+def worker_rss_mb(master_pid: int) -> list[float]:
+    """Resident memory of each gunicorn worker (the master's children), from /proc."""
+    sizes = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if fields.get("PPid", "").strip() == str(master_pid):
+            sizes.append(int(fields["VmRSS"].split()[0]) / 1024)
+    return sizes
+
+
+class MemorySampler(threading.Thread):
+    def __init__(self, master_pid):
+        super().__init__(daemon=True)
+        self.master_pid, self.peak, self.stopped = master_pid, [], threading.Event()
+
+    def run(self):
+        while not self.stopped.wait(2):
+            sizes = worker_rss_mb(self.master_pid)
+            if sizes and (not self.peak or max(sizes) > max(self.peak)):
+                self.peak = sizes
+
+
+# ---------------------------------------------------------------------------
+# Report
+
+
+def percentile(sorted_values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile of already sorted values."""
+    if not sorted_values:
+        return float("nan")
+    rank = max(1, min(len(sorted_values), round(fraction * len(sorted_values) + 0.5)))
+    return sorted_values[rank - 1]
+
+
+def summarize(results, wall: float) -> dict:
+    def stats(rows):
+        latencies = sorted(seconds * 1000 for _, _, seconds in rows)
+        statuses = Counter(status for _, status, _ in rows)
+        ok = sum(count for status, count in statuses.items() if 200 <= status < 300)
+        limited = statuses.get(429, 0)
+        return {
+            "requests": len(rows),
+            "ok": ok,
+            "limited_429": limited,
+            "errors": len(rows) - ok - limited,
+            "connection_errors": statuses.get(0, 0),
+            "statuses": {str(status): count for status, count in sorted(statuses.items())},
+            "rps": round(len(rows) / wall, 1),
+            "p50_ms": round(percentile(latencies, 0.50), 1),
+            "p95_ms": round(percentile(latencies, 0.95), 1),
+            "p99_ms": round(percentile(latencies, 0.99), 1),
+            "max_ms": round(latencies[-1], 1) if latencies else float("nan"),
+        }
+
+    by_kind = defaultdict(list)
+    for row in results:
+        by_kind[row[0]].append(row)
+    return {"all": stats(results), **{kind: stats(by_kind[kind]) for kind in KIND_WEIGHTS if by_kind[kind]}}
+
+
+def print_report(summary, args, wall):
+    print(f"\n{args.duration:g} s at {args.connections} connections (measured {wall:.1f} s), gunicorn "
+          f"{args.workers} × {args.worker_class}" + (f" × {args.threads} threads" if args.worker_class == "gthread" else ""))
+    print(f"{'kind':<8} {'requests':>9} {'req/s':>7} {'2xx':>8} {'429':>5} {'errors':>6} "
+          f"{'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}")
+    for kind, row in summary.items():
+        print(f"{kind:<8} {row['requests']:>9} {row['rps']:>7} {row['ok']:>8} {row['limited_429']:>5} "
+              f"{row['errors']:>6} {row['p50_ms']:>8} {row['p95_ms']:>8} {row['p99_ms']:>8} {row['max_ms']:>8}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/bench_load",
+                        help="PostgreSQL database to fill and serve (name must start with bench_load)")
+    parser.add_argument("--programs", type=int, default=100_000, help="generated programs (default 100000)")
+    parser.add_argument("--no-setup", action="store_true", help="use the database as it is")
+    parser.add_argument("--duration", type=float, default=60, help="seconds measured (default 60)")
+    parser.add_argument("--warmup", type=float, default=10, help="seconds of traffic before measuring (default 10)")
+    parser.add_argument("--connections", type=int, default=16, help="concurrent connections (default 16)")
+    parser.add_argument("--workers", type=int, default=5, help="gunicorn processes (default 5: 2 × cores + 1)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gthread process (default 4)")
+    parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
+    parser.add_argument("--export-concurrency", type=int, default=None,
+                        help="EXPORT_CONCURRENCY for the server (default: the app's default, 2)")
+    parser.add_argument("--statement-timeout", type=int, default=30, help="DB_STATEMENT_TIMEOUT (default 30)")
+    parser.add_argument("--port", type=int, default=8061)
+    parser.add_argument("--seed", type=int, default=1, help="random seed of the request mix")
+    parser.add_argument("--request-timeout", type=float, default=30, help="client timeout per request, seconds")
+    parser.add_argument("--hard-timeout", type=float, default=5400,
+                        help="kill everything and exit 3 after this many seconds (default 5400, setup included)")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args(argv)
+
+    process = None
+
+    def watchdog():
+        print(f"\nhard timeout of {args.hard_timeout:g} s reached: stopping", file=sys.stderr, flush=True)
+        if process is not None:
+            stop_gunicorn(process)
+        os._exit(3)
+
+    timer = threading.Timer(args.hard_timeout, watchdog)
+    timer.daemon = True
+    timer.start()
+
+    if not args.no_setup:
+        print("setting up the data …", flush=True)
+        setup(args)
+    slugs = sample(args)
+    print(f"data: {slugs['_counts']}", flush=True)
+
+    log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"load-gunicorn-{args.port}.log"
+    process = start_gunicorn(args, log_path)
+    try:
+        if args.warmup > 0:
+            print(f"warming up for {args.warmup:g} s …", flush=True)
+            drive(args, slugs, args.warmup)
+        print(f"measuring for {args.duration:g} s …", flush=True)
+        sampler = MemorySampler(process.pid)
+        sampler.start()
+        results, wall, error_samples = drive(args, slugs, args.duration)
+        sampler.stopped.set()
+    finally:
+        stop_gunicorn(process)
+        timer.cancel()
+
+    summary = summarize(results, wall)
+    print_report(summary, args, wall)
+    overall = summary["all"]
+    rss = sampler.peak
+    if rss:
+        print(f"gunicorn worker memory (RSS) at the peak sample: {min(rss):.0f}–{max(rss):.0f} MB per process")
+    if error_samples:
+        print("first errors:\n  " + "\n  ".join(error_samples[:10]))
+    met = overall["errors"] == 0 and overall["p99_ms"] <= 500
+    print(f"target (0 errors, p99 ≤ 500 ms): {'met' if met else 'missed'}")
+    if args.json:
+        args.json.write_text(json.dumps({
+            "when": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+            "arguments": {key: str(value) for key, value in vars(args).items()},
+            "data": slugs["_counts"],
+            "wall_seconds": round(wall, 1),
+            "summary": summary,
+            "worker_rss_mb": [round(size) for size in rss],
+            "error_samples": error_samples,
+            "met": met,
+        }, indent=2, ensure_ascii=False))
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
