@@ -592,7 +592,7 @@ def machine():
                                       capture_output=True, text=True, timeout=10).stdout.strip() or None
     return {"cpu": cpu, "cores": os.cpu_count(), "ram_gb": round(mem_kb / 1024 / 1024, 1),
             "python": platform.python_version(), "sqlite": sqlite3.sqlite_version, "postgresql": postgres,
-            "os": platform.platform()}
+            "os": platform.platform(), "load_average_start": os.getloadavg()}
 
 
 def verdict(met, how):
@@ -604,7 +604,9 @@ def report(results) -> str:
     m = results["machine"]
     lines.append(f"Machine: {m['cores']} cores ({m['cpu']}), {m['ram_gb']} GB RAM, Python {m['python']}, "
                  f"SQLite {m['sqlite']}" + (f", PostgreSQL {m['postgresql']}" if m["postgresql"] else "")
-                 + f". Project at {results['revision']}. Up to {results['runs']} timed requests per page (project / "
+                 + f"; load average {m['load_average_start'][0]:.1f} at the start, "
+                 f"{results['load_average_end'][0]:.1f} at the end (other work on the machine makes figures "
+                 f"noisier). Project at {results['revision']}. Up to {results['runs']} timed requests per page (project / "
                  f"Datasette) after up to {results['warmup']} warm-up requests; a page slower than a second gets one "
                  f"warm-up and at least {MIN_RUNS} timed requests within about {PAGE_BUDGET_S} s.")
     datasette = results.get("datasette")
@@ -731,6 +733,7 @@ def main(argv=None):
             info = json.loads(out)
         results["datasette"] = bench_datasette(sqlite_path, info, args)
     results["elapsed_s"] = time.monotonic() - started
+    results["load_average_end"] = os.getloadavg()
 
     name = "-".join(p["database"] for p in results["projects"]) or "datasette"
     (OUT / f"results-{name}.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
