@@ -158,7 +158,7 @@ def make_request(rng: random.Random, slugs) -> tuple[str, str]:
             ("/programs/", {"area": pick(AREAS)}),
             ("/programs/", {"fund": pick(slugs["fund"]), "sort": pick(["name", "-start", "counties"])}),
             ("/programs/", {"province": pick(slugs["province"]), "year_from": str(rng.randint(2015, 2022))}),
-            ("/programs/", {"area": pick(AREAS), "page": str(rng.randint(2, 20))}),
+            ("/programs/", {"area": pick(AREAS), "page": str(rng.randint(2, 10))}),
             ("/counties/", {"province": pick(slugs["province"])}),
             ("/outcomes/", {"county": pick(slugs["county"])}),
             ("/outcomes/", {"fund": pick(slugs["fund"]), "sort": "-value"}),
@@ -411,11 +411,13 @@ def main(argv=None) -> int:
         if args.warmup > 0:
             print(f"warming up for {args.warmup:g} s …", flush=True)
             drive(args, slugs, args.warmup)
-        print(f"measuring for {args.duration:g} s …", flush=True)
+        load_before = os.getloadavg()
+        print(f"measuring for {args.duration:g} s (load average before: {load_before[0]:.2f}) …", flush=True)
         sampler = MemorySampler(process.pid)
         sampler.start()
         results, wall, error_samples = drive(args, slugs, args.duration)
         sampler.stopped.set()
+        load_after = os.getloadavg()
     finally:
         stop_gunicorn(process)
         timer.cancel()
@@ -428,6 +430,9 @@ def main(argv=None) -> int:
         print(f"gunicorn worker memory (RSS) at the peak sample: {min(rss):.0f}–{max(rss):.0f} MB per process")
     if error_samples:
         print("first errors:\n  " + "\n  ".join(error_samples[:10]))
+    # The machine's other work competes for the same cores; the 1-minute load average at the end covers
+    # the measured minute (this run's own gunicorn, PostgreSQL and client included).
+    print(f"load average (1 min): {load_before[0]:.2f} before, {load_after[0]:.2f} at the end; {os.cpu_count()} CPUs")
     met = overall["errors"] == 0 and overall["p99_ms"] <= 500
     print(f"target (0 errors, p99 ≤ 500 ms): {'met' if met else 'missed'}")
     if args.json:
@@ -437,6 +442,7 @@ def main(argv=None) -> int:
             "arguments": {key: str(value) for key, value in vars(args).items()},
             "data": slugs["_counts"],
             "wall_seconds": round(wall, 1),
+            "load_average_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
             "summary": summary,
             "worker_rss_mb": [round(size) for size in rss],
             "error_samples": error_samples,
