@@ -29,7 +29,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from config.importing import DecimalTextWidget, StaleRecordError, save_if_unchanged
 from config.records import Record, format_partial_date, parse_partial_date
-from config.search import normalise
+from config.search import search
 
 # ---------------------------------------------------------------------------
 # Reading files: encodings, binary junk, line numbers
@@ -362,11 +362,7 @@ class RecordAdmin(PartialDateAdminMixin, ImportExportModelAdmin, SimpleHistoryAd
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         term = search_term.strip()
         if term and hasattr(self.model, "SEARCH_FIELDS"):
-            words = [normalise(word) for word in term.split()]
-            extra = queryset
-            for word in words:
-                extra = extra.filter(search_text__icontains=word)
-            results = results | extra
+            results = results | search(queryset, term)
         return results, may_have_duplicates
 
     # -- saving with the version check --------------------------------------

@@ -460,7 +460,10 @@ class RecordResource(resources.ModelResource):
 
     @classmethod
     def prepare_export_queryset(cls, queryset):
-        """``queryset`` with the joins and prefetches the export columns need."""
+        """``queryset`` with the joins and prefetches the export columns need, without the derived
+        search columns (they can be larger than the row)."""
+        if any(f.name == "search_tokens" for f in queryset.model._meta.concrete_fields):
+            queryset = queryset.defer("search_text", "search_tokens")
         if cls.export_select_related:
             queryset = queryset.select_related(*cls.export_select_related)
         if cls.export_prefetch_related:

@@ -452,6 +452,8 @@ class ListExportMixin:
         if fmt == "json":
             rows = list(self.resource_class.prepare_export_queryset(queryset)[start: start + self.per_page])
             return self.json_response(rows, total, pages)
+        if any(f.name == "search_tokens" for f in queryset.model._meta.concrete_fields):
+            queryset = queryset.defer("search_text", "search_tokens")  # derived, never shown
         rows = list(queryset[start: start + self.per_page])
         context = self.get_context_data(
             object_list=rows, total=total, pages=pages, facets=self.filterset.facets()

@@ -124,12 +124,14 @@ class Record(models.Model):
     )
     # Simplified, lowercased text of the searchable fields (see config/search.py); not edited by hand.
     search_text = models.TextField(_("search text"), blank=True, default="", editable=False)
+    # The index terms of search_text (CJK bigrams, ASCII suffixes), indexed by FTS5 or GIN.
+    search_tokens = models.TextField(_("search tokens"), blank=True, default="", editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     # Every change (admin, import, shell) is kept with who, when and the old and new values.
-    # search_text and updated_at are derived, so they are left out of the history.
-    history = HistoricalRecords(inherit=True, excluded_fields=["search_text", "updated_at"])
+    # search_text, search_tokens and updated_at are derived, so they are left out of the history.
+    history = HistoricalRecords(inherit=True, excluded_fields=["search_text", "search_tokens", "updated_at"])
 
     SEARCH_FIELDS: tuple[str, ...] = ("name", "aliases")
 

@@ -1,14 +1,33 @@
-"""Free-text search that treats simplified and traditional script alike.
+"""Free-text search that treats simplified and traditional script alike, answered from an index.
 
 Every searchable record keeps a ``search_text`` column: its searchable fields converted to
 simplified script, lowercased, plus the pinyin of its name, so ``脫貧``, ``脱贫`` and ``tuopin``
-all find 脱贫. The column is filled on every save (a ``pre_save`` hook, because admin edits,
-imports, seed loads and shell edits must all keep it current) and by bulk writers explicitly.
+all find 脱贫. A term matches when it is a substring of ``search_text``.
+
+A substring test (``LIKE '%县%'``) reads every row, and neither database has a word breaker for
+Chinese, so each record also keeps ``search_tokens``, the index terms of its ``search_text``, in
+the manner of Lucene's CJK analyser:
+
+- a run of Chinese (any non-ASCII letters or digits) gives its bigrams and its last character:
+  普安县 gives ``普安 安县 县``;
+- a run of ASCII letters and digits gives every suffix (cut to 32 characters): ``puan`` gives
+  ``puan uan an n``.
+
+A query term then needs: each bigram of its Chinese runs, its one-character runs as a prefix
+(``县*`` finds 县城 and a closing 县), and each ASCII run as a prefix (``uan*`` finds ``uan``, so
+pinyin is found from any letter). Every substring of ``search_text`` passes that test, so the index
+never loses a match; the substring test is applied after it, on the few rows the index leaves, so
+it never adds one. The tokens live in an FTS5 table on SQLite (kept by triggers) and behind a GIN
+index of ``array_to_tsvector`` on PostgreSQL. Both columns are filled on every save (a
+``pre_save`` hook, because admin edits, imports, seed loads and shell edits must all keep them
+current) and by bulk writers explicitly (``generate_demo``).
 """
 
+import re
 import unicodedata
 from functools import lru_cache
 
+from django.db import models
 from django.db.models.signals import pre_save
 from opencc import OpenCC
 from pypinyin import lazy_pinyin
@@ -35,14 +54,56 @@ def build_search_text(instance) -> str:
     return "\n".join(normalise(part) for part in parts if part)
 
 
+# A run of ASCII letters/digits, or a run of other letters/digits (Chinese, and the rare other script).
+_RUNS = re.compile(r"([0-9A-Za-z]+)|([^\W\x00-\x7f_]+)")
+SUFFIX_LENGTH = 32
+
+
+def search_tokens(search_text: str) -> str:
+    """The index terms of one ``search_text``, space-separated, each once (see the module docstring)."""
+    tokens = {}
+    for ascii_run, other_run in _RUNS.findall(search_text):
+        if ascii_run:
+            for i in range(len(ascii_run)):
+                tokens[ascii_run[i:i + SUFFIX_LENGTH]] = None
+        else:
+            for i in range(len(other_run) - 1):
+                tokens[other_run[i:i + 2]] = None
+            tokens[other_run[-1]] = None
+    return " ".join(tokens)
+
+
+def query_tokens(term: str) -> list[tuple[str, bool]]:
+    """What one normalised query term needs of ``search_tokens``: ``(token, is_prefix)`` pairs.
+
+    Empty when the term has no letters or digits (``%``, ``·``): such a term is matched by the
+    substring test alone.
+    """
+    needed = {}
+    for ascii_run, other_run in _RUNS.findall(term):
+        if ascii_run:
+            needed[(ascii_run[:SUFFIX_LENGTH], True)] = None
+        elif len(other_run) == 1:
+            needed[(other_run, True)] = None
+        else:
+            for i in range(len(other_run) - 1):
+                needed[(other_run[i:i + 2], False)] = None
+    return list(needed)
+
+
 def fill_search_text(sender, instance, **kwargs):
     if hasattr(instance, "SEARCH_FIELDS"):
         instance.search_text = build_search_text(instance)
+        instance.search_tokens = search_tokens(instance.search_text)
 
 
 def connect_search_text():
-    """Called once from ``ProgramsConfig.ready``: keep ``search_text`` current on every save."""
+    """Called once from ``ProgramsConfig.ready``: keep ``search_text`` current on every save, and
+    the search index in place after every ``migrate``."""
     from django.apps import apps
+    from django.db.models.signals import post_migrate
+
+    post_migrate.connect(ensure_indexes_after_migrate, dispatch_uid="search_index_after_migrate")
 
     for model in apps.get_models():
         if hasattr(model, "SEARCH_FIELDS"):
@@ -53,10 +114,139 @@ def search(queryset, q):
     """``queryset`` narrowed to records whose ``search_text`` holds every whitespace-separated term of ``q``.
 
     Both sides are normalised (simplified script, NFKC, lowercase), so ``脫貧`` finds 脱贫 and
-    ``puan`` finds 普安县 through the pinyin kept in ``search_text``.
+    ``puan`` finds 普安县 through the pinyin kept in ``search_text``. Each term is looked up in the
+    index first (:class:`TokensMatch`), then checked as a substring on the rows the index leaves.
     """
-    for term in (q or "").split():
-        term = normalise(term)
-        if term:
-            queryset = queryset.filter(search_text__contains=term)
+    terms = [normalise(term) for term in (q or "").split()]
+    terms = list(dict.fromkeys(term for term in terms if term))
+    needed = list(dict.fromkeys(token for term in terms for token in query_tokens(term)))
+    if needed:
+        queryset = queryset.filter(TokensMatch(needed))
+    for term in terms:
+        queryset = queryset.filter(search_text__contains=term)
     return queryset
+
+
+class TokensMatch(models.Func):
+    """True for the rows whose ``search_tokens`` hold every needed token (prefix tokens as prefixes).
+
+    SQLite: ``id IN (SELECT rowid FROM <table>_fts WHERE <table>_fts MATCH '"普安" AND "县"*')``.
+    PostgreSQL: ``array_to_tsvector(string_to_array(search_tokens, ' ')) @@ '普安 & 县:*'::tsquery``,
+    the expression the GIN index is built on. Other databases: always true (the substring test
+    still applies, without an index).
+    """
+
+    output_field = models.BooleanField()
+
+    def __init__(self, needed):
+        self.needed = needed
+        super().__init__(models.F("pk"), models.F("search_tokens"))
+
+    def as_sql(self, compiler, connection, **extra):
+        return "1 = 1", ()
+
+    def as_sqlite(self, compiler, connection, **extra):
+        pk_sql, pk_params = compiler.compile(self.source_expressions[0])
+        table = fts_table(self.source_expressions[0].target.model)
+        match = " AND ".join(f'"{token}"' + ("*" if prefix else "") for token, prefix in self.needed)
+        return f"{pk_sql} IN (SELECT rowid FROM {table} WHERE {table} MATCH %s)", (*pk_params, match)
+
+    def as_postgresql(self, compiler, connection, **extra):
+        tokens_sql, tokens_params = compiler.compile(self.source_expressions[1])
+        query = " & ".join(f"'{token}'" + (":*" if prefix else "") for token, prefix in self.needed)
+        return (f"array_to_tsvector(string_to_array({tokens_sql}, ' ')) @@ (%s)::tsquery",
+                (*tokens_params, query))
+
+
+def fts_table(model) -> str:
+    return f"{model._meta.db_table}_fts"
+
+
+# ---------------------------------------------------------------------------
+# The index itself: made by each app's migration and checked again after every ``migrate``
+# (SQLite rebuilds a table to alter it, which drops its triggers).
+
+
+def ensure_index(model, connection) -> bool:
+    """Create the search index of ``model`` where it is missing; True when something was made."""
+    table = model._meta.db_table
+    pk = model._meta.pk.column
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            index = f"{table}_tokens_gin"
+            cursor.execute("SELECT 1 FROM pg_indexes WHERE indexname = %s", [index])
+            if cursor.fetchone():
+                return False
+            cursor.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {table} USING gin "
+                           f"(array_to_tsvector(string_to_array(search_tokens, ' ')))")
+            return True
+        if connection.vendor != "sqlite":
+            return False
+        fts = fts_table(model)
+        triggers = {f"{fts}_ai", f"{fts}_ad", f"{fts}_au"}
+        cursor.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger') AND name IN (%s, %s, %s, %s)",
+                       [fts, *sorted(triggers)])
+        present = {name for (name,) in cursor.fetchall()}
+        if present == triggers | {fts}:
+            return False
+        cursor.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {fts} USING fts5(search_tokens, content='{table}', "
+                       f"content_rowid='{pk}', tokenize='ascii', detail='none')")
+        cursor.execute(f"CREATE TRIGGER IF NOT EXISTS {fts}_ai AFTER INSERT ON {table} BEGIN "
+                       f"INSERT INTO {fts}(rowid, search_tokens) VALUES (new.{pk}, new.search_tokens); END")
+        cursor.execute(f"CREATE TRIGGER IF NOT EXISTS {fts}_ad AFTER DELETE ON {table} BEGIN "
+                       f"INSERT INTO {fts}({fts}, rowid, search_tokens) "
+                       f"VALUES ('delete', old.{pk}, old.search_tokens); END")
+        cursor.execute(f"CREATE TRIGGER IF NOT EXISTS {fts}_au AFTER UPDATE OF search_tokens ON {table} BEGIN "
+                       f"INSERT INTO {fts}({fts}, rowid, search_tokens) "
+                       f"VALUES ('delete', old.{pk}, old.search_tokens); "
+                       f"INSERT INTO {fts}(rowid, search_tokens) VALUES (new.{pk}, new.search_tokens); END")
+        # Rows written while a trigger was missing are not in the index yet: index them all again.
+        cursor.execute(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")
+        return True
+
+
+def drop_index(model, connection):
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"DROP INDEX IF EXISTS {table}_tokens_gin")
+        elif connection.vendor == "sqlite":
+            fts = fts_table(model)
+            for suffix in ("ai", "ad", "au"):
+                cursor.execute(f"DROP TRIGGER IF EXISTS {fts}_{suffix}")
+            cursor.execute(f"DROP TABLE IF EXISTS {fts}")
+
+
+def index_operations(app_label, model_names):
+    """Migration operations: fill ``search_tokens`` of existing rows, then build the index."""
+    from django.db import migrations
+
+    def forwards(apps, schema_editor):
+        for name in model_names:
+            model = apps.get_model(app_label, name)
+            changed = []
+            for row in model._base_manager.only("pk", "search_text").iterator(chunk_size=2000):
+                row.search_tokens = search_tokens(row.search_text)
+                changed.append(row)
+            model._base_manager.bulk_update(changed, ["search_tokens"], batch_size=1000)
+            ensure_index(model, schema_editor.connection)
+
+    def backwards(apps, schema_editor):
+        for name in model_names:
+            drop_index(apps.get_model(app_label, name), schema_editor.connection)
+
+    return [migrations.RunPython(forwards, backwards)]
+
+
+def ensure_indexes_after_migrate(sender, app_config, using="default", **kwargs):
+    """``post_migrate``: put back any search index a later migration dropped (SQLite table rebuilds)."""
+    from django.db import connections
+
+    connection = connections[using]
+    tables = set(connection.introspection.table_names())
+    for model in app_config.get_models():
+        if hasattr(model, "SEARCH_FIELDS") and model._meta.db_table in tables:
+            columns = {c.name for c in connection.introspection.get_table_description(
+                connection.cursor(), model._meta.db_table)}
+            if "search_tokens" in columns:
+                ensure_index(model, connection)

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from config.search import build_search_text
+from config.search import build_search_text, search_tokens
 from counties.models import County, Prefecture, Province
 from envoys.models import Envoy, Posting
 from programs.demo import DEMO_PREFIX, generate_demo
@@ -70,6 +70,7 @@ def test_search_text_of_bulk_rows_is_what_a_save_would_write():
     for model in MODELS:
         for record in model.objects.all()[:200]:
             assert record.search_text == build_search_text(record), (model.__name__, record.slug)
+            assert record.search_tokens == search_tokens(record.search_text), (model.__name__, record.slug)
 
 
 def test_seed_records_are_allowed_and_never_changed():
