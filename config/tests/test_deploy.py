@@ -279,3 +279,121 @@ def test_https_forwarded_by_the_proxy_is_not_redirected_again(services):
     assert probe["forwarded_for"] is False  # Host comes from the proxy's Host header, not X-Forwarded-Host
     assert probe["plain"][0] == 301 and probe["plain"][1].startswith("https://testserver/")
     assert probe["forwarded"][0] == 200
+
+
+# ---------------------------------------------------------------------------
+# The proxy, run: nginx with deploy/nginx.conf in front of a server that echoes what it received
+
+
+@pytest.fixture
+def echo_server():
+    """An HTTP server on a free port that answers every GET with the headers it got, as JSON."""
+    import http.server
+    import threading
+
+    class Echo(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = json.dumps({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}})
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def proxy(tmp_path, echo_server):
+    """deploy/nginx.conf as it is, except that it listens on a free loopback port and `web` is the echo
+    server (an address, so Docker's resolver is never asked)."""
+    port = free_port()
+    conf = NGINX_CONF.read_text(encoding="utf-8")
+    conf = conf.replace("listen 80 default_server;", f"listen 127.0.0.1:{port} default_server;")
+    conf = conf.replace("set $web_upstream http://web:8000;", f"set $web_upstream http://127.0.0.1:{echo_server};")
+    (tmp_path / "site.conf").write_text(conf)
+    (tmp_path / "nginx.conf").write_text(
+        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\n"
+        + ("user root;\n" if os.geteuid() == 0 else "")
+        + "daemon off;\nevents {}\nhttp {\n  access_log off;\n"
+        + "".join(f"  {kind}_temp_path {tmp_path}/{kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+        + f"  include {tmp_path}/site.conf;\n}}\n"
+    )
+    process = subprocess.Popen(["nginx", "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    import http.client
+    import time
+
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz")
+            conn.getresponse().read()
+            break
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                pytest.fail(f"nginx did not start: {(tmp_path / 'error.log').read_text() if (tmp_path / 'error.log').exists() else ''}")
+            time.sleep(0.1)
+    yield port
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def get(port, path, headers=None):
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", path, headers=headers or {})
+    response = conn.getresponse()
+    body = response.read()
+    conn.close()
+    return response.status, (json.loads(body) if response.status == 200 else None)
+
+
+@pytest.mark.skipif(not shutil.which("nginx"), reason="nginx is not installed")
+def test_proxy_passes_host_with_port_client_scheme_and_request_id(proxy):
+    status, echoed = get(proxy, "/programs/?q=%E8%84%B1%E8%B4%AB", {"Host": "tracker.example.org:8000"})
+    assert status == 200
+    headers = echoed["headers"]
+    assert echoed["path"] == "/programs/?q=%E8%84%B1%E8%B4%AB"
+    assert headers["host"] == "tracker.example.org:8000"
+    assert headers["x-forwarded-proto"] == "http"
+    assert headers["x-forwarded-for"].split(",")[-1].strip() == "127.0.0.1"
+    assert re.fullmatch(r"[0-9a-f]{32}", headers["x-request-id"])
+
+
+@pytest.mark.skipif(not shutil.which("nginx"), reason="nginx is not installed")
+def test_proxy_keeps_the_scheme_the_https_terminator_reports(proxy):
+    _, echoed = get(proxy, "/", {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"})
+    assert echoed["headers"]["x-forwarded-proto"] == "https"
+    # The client's own claim stays first; the hop the app trusts is the one nginx appended.
+    assert [hop.strip() for hop in echoed["headers"]["x-forwarded-for"].split(",")] == ["203.0.113.7", "127.0.0.1"]
+
+
+@pytest.mark.skipif(not shutil.which("nginx"), reason="nginx is not installed")
+def test_proxy_rate_limits_exports_and_nothing_else(proxy):
+    pages = [get(proxy, "/programs/?page=2")[0] for _ in range(20)]
+    exports = [get(proxy, "/programs/?area=jiaoyu&format=csv")[0] for _ in range(12)]
+    assert set(pages) == {200}
+    # A burst of 6 on top of the first one, then 429 until the rate (12 a minute) lets one more through.
+    assert exports[:7] == [200] * 7
+    # (One more may pass if these requests took more than 5 s, on a very slow machine.)
+    assert exports[7:].count(429) >= 4 and set(exports[7:]) <= {200, 429}
+    assert get(proxy, "/programs/?page=3")[0] == 200  # other pages still pass
