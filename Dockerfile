@@ -19,4 +19,4 @@ RUN useradd --system --uid 10001 --home-dir /app app
 USER app
 
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000"]
+CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--no-control-socket"]

@@ -251,6 +251,7 @@ def start_gunicorn(args, log_path: Path) -> subprocess.Popen:
         "--worker-class", args.worker_class,
         "--timeout", "60",
         "--keep-alive", "5",
+        "--no-control-socket",  # gunicorn 25+ would otherwise create ~/.gunicorn/gunicorn.ctl
     ]
     if args.worker_class == "gthread":
         command += ["--threads", str(args.threads)]

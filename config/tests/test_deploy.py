@@ -69,6 +69,12 @@ def test_web_can_be_scaled(services):
     assert all(str(mount).split(":")[0] == "/tmp" for mount in web.get("tmpfs", []))
 
 
+def test_gunicorn_writes_only_to_tmp(services):
+    words = command_words(services["web"])
+    assert words[words.index("--worker-tmp-dir") + 1] == "/tmp"
+    assert "--no-control-socket" in words  # else gunicorn 25+ makes $HOME/.gunicorn/gunicorn.ctl
+
+
 def test_web_waits_for_migrate_to_finish(services):
     depends = services["web"]["depends_on"]
     assert depends["migrate"]["condition"] == "service_completed_successfully"
