@@ -191,7 +191,8 @@ class Client(threading.Thread):
         super().__init__(daemon=True, name=f"client-{index}")
         self.args, self.slugs, self.stop_at = args, slugs, stop_at
         self.rng = random.Random(args.seed * 1000 + index)
-        self.results: list[tuple[str, int, float]] = []  # (kind, status or 0 for a connection error, seconds)
+        # (kind, status or 0 for a connection error, seconds, route)
+        self.results: list[tuple[str, int, float, str]] = []
         self.error_samples: list[str] = []
         self.conn = None
 
@@ -218,11 +219,20 @@ class Client(threading.Thread):
                     self.conn.close()
                 self.conn = None
             elapsed = time.perf_counter() - started
-            self.results.append((kind, status, elapsed))
+            self.results.append((kind, status, elapsed, route_of(target)))
             if (status >= 400 and status != 429) and len(self.error_samples) < 5:
                 self.error_samples.append(f"{target}: HTTP {status}")
         if self.conn is not None:
             self.conn.close()
+
+
+def route_of(target: str) -> str:
+    """The shape of a request without its values: /programs/?area&page, /funds/<slug>/."""
+    path, _, query = target.partition("?")
+    parts = path.strip("/").split("/")
+    shape = "/" + parts[0] + "/" + ("<slug>/" if len(parts) > 1 else "")
+    keys = [key for key, _ in urllib.parse.parse_qsl(query)]
+    return shape + ("?" + "&".join(keys) if keys else "")
 
 
 def drive(args, slugs, seconds: float) -> tuple[list[tuple[str, int, float]], float, list[str]]:
@@ -331,8 +341,8 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
 
 def summarize(results, wall: float) -> dict:
     def stats(rows):
-        latencies = sorted(seconds * 1000 for _, _, seconds in rows)
-        statuses = Counter(status for _, status, _ in rows)
+        latencies = sorted(row[2] * 1000 for row in rows)
+        statuses = Counter(row[1] for row in rows)
         ok = sum(count for status, count in statuses.items() if 200 <= status < 300)
         limited = statuses.get(429, 0)
         return {
@@ -349,10 +359,13 @@ def summarize(results, wall: float) -> dict:
             "max_ms": round(latencies[-1], 1) if latencies else float("nan"),
         }
 
-    by_kind = defaultdict(list)
+    by_kind, by_route = defaultdict(list), defaultdict(list)
     for row in results:
         by_kind[row[0]].append(row)
-    return {"all": stats(results), **{kind: stats(by_kind[kind]) for kind in KIND_WEIGHTS if by_kind[kind]}}
+        by_route[row[3]].append(row)
+    routes = {route: stats(rows) for route, rows in by_route.items()}
+    return {"all": stats(results), **{kind: stats(by_kind[kind]) for kind in KIND_WEIGHTS if by_kind[kind]},
+            "_routes": dict(sorted(routes.items(), key=lambda item: -item[1]["p99_ms"]))}
 
 
 def print_report(summary, args, wall):
@@ -361,6 +374,8 @@ def print_report(summary, args, wall):
     print(f"{'kind':<8} {'requests':>9} {'req/s':>7} {'2xx':>8} {'429':>5} {'errors':>6} "
           f"{'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}")
     for kind, row in summary.items():
+        if kind.startswith("_"):
+            continue
         print(f"{kind:<8} {row['requests']:>9} {row['rps']:>7} {row['ok']:>8} {row['limited_429']:>5} "
               f"{row['errors']:>6} {row['p50_ms']:>8} {row['p95_ms']:>8} {row['p99_ms']:>8} {row['max_ms']:>8}")
 
@@ -425,6 +440,10 @@ def main(argv=None) -> int:
 
     summary = summarize(results, wall)
     print_report(summary, args, wall)
+    print("\nslowest request shapes (by p99):")
+    for route, row in list(summary["_routes"].items())[:8]:
+        print(f"  {route:<40} {row['requests']:>6} requests  p50 {row['p50_ms']:>8} ms  p99 {row['p99_ms']:>8} ms"
+              f"  errors {row['errors']}")
     overall = summary["all"]
     rss = sampler.peak
     if rss:
