@@ -142,6 +142,8 @@ def sample(args) -> dict[str, list[str]]:
     if empty:
         sys.exit(f"no rows to sample for {empty}: run without --no-setup")
     slugs["_counts"] = counts
+    # Pages that exist for any area (each has about a tenth of the programs, 50 to a page), at most 10.
+    slugs["_max_page"] = max(1, min(10, counts["programs"] // 500))
     return slugs
 
 
@@ -158,7 +160,7 @@ def make_request(rng: random.Random, slugs) -> tuple[str, str]:
             ("/programs/", {"area": pick(AREAS)}),
             ("/programs/", {"fund": pick(slugs["fund"]), "sort": pick(["name", "-start", "counties"])}),
             ("/programs/", {"province": pick(slugs["province"]), "year_from": str(rng.randint(2015, 2022))}),
-            ("/programs/", {"area": pick(AREAS), "page": str(rng.randint(2, 10))}),
+            ("/programs/", {"area": pick(AREAS), "page": str(rng.randint(1, slugs["_max_page"]))}),
             ("/counties/", {"province": pick(slugs["province"])}),
             ("/outcomes/", {"county": pick(slugs["county"])}),
             ("/outcomes/", {"fund": pick(slugs["fund"]), "sort": "-value"}),
