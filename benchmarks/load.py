@@ -317,6 +317,31 @@ def worker_rss_mb(master_pid: int) -> list[float]:
     return sizes
 
 
+def gunicorn_cpu_seconds(master_pid: int) -> float:
+    """CPU time (user + system) of the gunicorn master and its live workers so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        # After the command name: state, ppid, …; utime and stime are the 12th and 13th of these.
+        if entry.name == str(master_pid) or fields[1] == str(master_pid):
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def machine_busy_seconds() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, all CPUs together."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (sum(values) - idle) / ticks, sum(values) / ticks
+
+
 class MemorySampler(threading.Thread):
     def __init__(self, master_pid):
         super().__init__(daemon=True)
@@ -433,9 +458,12 @@ def main(argv=None) -> int:
         print(f"measuring for {args.duration:g} s (load average before: {load_before[0]:.2f}) …", flush=True)
         sampler = MemorySampler(process.pid)
         sampler.start()
+        cpu_before, machine_before = gunicorn_cpu_seconds(process.pid), machine_busy_seconds()
         results, wall, error_samples = drive(args, slugs, args.duration)
         sampler.stopped.set()
         load_after = os.getloadavg()
+        cpu_used = gunicorn_cpu_seconds(process.pid) - cpu_before
+        machine_after = machine_busy_seconds()
     finally:
         stop_gunicorn(process)
         timer.cancel()
@@ -455,6 +483,12 @@ def main(argv=None) -> int:
     # The machine's other work competes for the same cores; the 1-minute load average at the end covers
     # the measured minute (this run's own gunicorn, PostgreSQL and client included).
     print(f"load average (1 min): {load_before[0]:.2f} before, {load_after[0]:.2f} at the end; {os.cpu_count()} CPUs")
+    busy = machine_after[0] - machine_before[0]
+    total = machine_after[1] - machine_before[1]
+    cpu_per_request = cpu_used / max(1, overall_requests := summary["all"]["requests"]) * 1000
+    print(f"CPU: gunicorn used {cpu_used:.1f} s ({cpu_per_request:.0f} ms per request over {overall_requests} "
+          f"requests); the whole machine was {100 * busy / total:.0f} % busy ({busy:.0f} of {total:.0f} CPU s, "
+          "PostgreSQL, this client and everything else running included)")
     met = overall["errors"] == 0 and overall["p99_ms"] <= 500
     print(f"target (0 errors, p99 ≤ 500 ms): {'met' if met else 'missed'}")
     if args.json:
@@ -465,6 +499,9 @@ def main(argv=None) -> int:
             "data": slugs["_counts"],
             "wall_seconds": round(wall, 1),
             "load_average_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
+            "gunicorn_cpu_seconds": round(cpu_used, 1),
+            "gunicorn_cpu_ms_per_request": round(cpu_per_request, 1),
+            "machine_busy_percent": round(100 * busy / total, 1),
             "summary": summary,
             "worker_rss_mb": [round(size) for size in rss],
             "error_samples": error_samples,
