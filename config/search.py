@@ -8,16 +8,17 @@ A substring test (``LIKE '%县%'``) reads every row, and neither database has a 
 Chinese, so each record also keeps ``search_tokens``, the index terms of its ``search_text``, in
 the manner of Lucene's CJK analyser:
 
-- a run of Chinese (any non-ASCII letters or digits) gives its bigrams and its last character:
-  普安县 gives ``普安 安县 县``;
+- a run of Chinese (any non-ASCII letters or digits) gives its characters and its bigrams:
+  普安县 gives ``普 普安 安 安县 县``;
 - a run of ASCII letters and digits gives every suffix (cut to 32 characters): ``puan`` gives
   ``puan uan an n``.
 
-A query term then needs: each bigram of its Chinese runs, its one-character runs as a prefix
-(``县*`` finds 县城 and a closing 县), and each ASCII run as a prefix (``uan*`` finds ``uan``, so
-pinyin is found from any letter). Every substring of ``search_text`` passes that test, so the index
-never loses a match; the substring test is applied after it, on the few rows the index leaves, so
-it never adds one. The tokens live in an FTS5 table on SQLite (kept by triggers) and behind a GIN
+A query term then needs: each bigram of its Chinese runs (or its one character), and each ASCII
+run as a prefix (``uan*`` finds ``uan``, so pinyin is found from any letter). Every substring of
+``search_text`` passes that test, so the index never loses a match. For a term of one run of one
+or two Chinese characters, or one ASCII run, passing it is the same as containing the term; other
+terms (``普安县``, ``2019年``) are then checked as substrings on the rows the index leaves, so the
+index never adds a match either. The tokens live in an FTS5 table on SQLite (kept by triggers) and behind a GIN
 index of ``array_to_tsvector`` on PostgreSQL. Both columns are filled on every save (a
 ``pre_save`` hook, because admin edits, imports, seed loads and shell edits must all keep them
 current) and by bulk writers explicitly (``generate_demo``).
@@ -67,9 +68,9 @@ def search_tokens(search_text: str) -> str:
             for i in range(len(ascii_run)):
                 tokens[ascii_run[i:i + SUFFIX_LENGTH]] = None
         else:
-            for i in range(len(other_run) - 1):
+            for i in range(len(other_run)):
+                tokens[other_run[i]] = None
                 tokens[other_run[i:i + 2]] = None
-            tokens[other_run[-1]] = None
     return " ".join(tokens)
 
 
@@ -84,11 +85,21 @@ def query_tokens(term: str) -> list[tuple[str, bool]]:
         if ascii_run:
             needed[(ascii_run[:SUFFIX_LENGTH], True)] = None
         elif len(other_run) == 1:
-            needed[(other_run, True)] = None
+            needed[(other_run, False)] = None
         else:
             for i in range(len(other_run) - 1):
                 needed[(other_run[i:i + 2], False)] = None
     return list(needed)
+
+
+def index_is_exact(term: str) -> bool:
+    """Whether the tokens alone decide a match of ``term``: one run of one or two Chinese characters,
+    or one ASCII run that fits a token. Other terms are checked as substrings after the index."""
+    runs = _RUNS.findall(term)
+    if len(runs) != 1 or "".join(runs[0]) != term:
+        return False
+    ascii_run, other_run = runs[0]
+    return len(ascii_run) <= SUFFIX_LENGTH if ascii_run else len(other_run) <= 2
 
 
 def fill_search_text(sender, instance, **kwargs):
@@ -123,7 +134,8 @@ def search(queryset, q):
     if needed:
         queryset = queryset.filter(TokensMatch(needed))
     for term in terms:
-        queryset = queryset.filter(search_text__contains=term)
+        if not index_is_exact(term):
+            queryset = queryset.filter(search_text__contains=term)
     return queryset
 
 

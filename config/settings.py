@@ -265,3 +265,5 @@ LOGGING = {
 # At most EXPORT_CONCURRENCY full CSV/JSON exports run at once in each app process; one more gets a
 # 429 with Retry-After (config.middleware.ExportLimitMiddleware). The proxy limits per client too.
 EXPORT_CONCURRENCY = env_int("EXPORT_CONCURRENCY", 2)
+# Facet counts are cached (in CACHES) until the data changes, and at most this many seconds.
+FACET_CACHE_SECONDS = env_int("FACET_CACHE_SECONDS", 300)

@@ -1,10 +1,9 @@
 """Which counties the public list shows, and in what order (see config/listing.py)."""
 
-from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
-from config.listing import CodeFilter, ListFilterSet, SlugFilter, SortFilter
-from counties.models import County, Designation, Prefecture, Province
+from config.listing import CodeFilter, ListFilterSet, SlugFilter, SortFilter, related_count
+from counties.models import County, CountyDesignation, Designation, Prefecture, Province
 
 
 class CountyFilterSet(ListFilterSet):
@@ -36,7 +35,7 @@ def counties_with_counts():
         County.objects.select_related("province", "prefecture")
         .prefetch_related("designations")
         .annotate(
-            program_count=Count("programs", distinct=True),
-            designation_count=Count("designations__designation", distinct=True),
+            program_count=related_count(County.programs.through, "county"),
+            designation_count=related_count(CountyDesignation, "county", "designation", distinct=True),
         )
     )

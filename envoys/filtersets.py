@@ -1,6 +1,6 @@
 """Which envoys the public list shows, and in what order (see config/listing.py)."""
 
-from django.db.models import Min, Prefetch
+from django.db.models import OuterRef, Prefetch, Subquery
 from django.utils.translation import gettext_lazy as _
 
 from config.listing import CodeFilter, ListFilterSet, SlugFilter, SortFilter
@@ -32,6 +32,8 @@ class EnvoyFilterSet(ListFilterSet):
 
 
 def envoys_with_postings():
-    return Envoy.objects.annotate(first_county=Min("postings__county__name")).prefetch_related(
+    # The first county by name, as a subquery: no GROUP BY of every envoy's postings for one page.
+    first_county = Posting.objects.filter(envoy=OuterRef("pk"), county__isnull=False).order_by("county__name").values("county__name")[:1]
+    return Envoy.objects.annotate(first_county=Subquery(first_county)).prefetch_related(
         Prefetch("postings", queryset=Posting.objects.select_related("county").order_by("start", "pk"))
     )

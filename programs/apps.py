@@ -8,6 +8,8 @@ class ProgramsConfig(AppConfig):
     verbose_name = _("programs")
 
     def ready(self):
+        from config.listing import connect_facet_cache
         from config.search import connect_search_text
 
         connect_search_text()
+        connect_facet_cache()

@@ -28,6 +28,7 @@ from django.core.management.color import no_style
 from django.db import connection, transaction
 from django.utils import translation
 
+from config.listing import new_data_generation
 from config.search import drop_index, ensure_index, normalise, pinyin_of, search_tokens
 
 DEMO_PREFIX = "demo-"
@@ -258,6 +259,8 @@ def generate_demo(*, programs: int, seed: int = 1, force: bool = False, progress
             for model in searchable:
                 ensure_index(model, connection)
             connection.check_constraints()
+            # bulk writes send no signals: cached facet counts are made stale here, on commit
+            transaction.on_commit(new_data_generation)
     return counts
 
 

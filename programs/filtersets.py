@@ -4,10 +4,11 @@ Filters take slugs (``?county=puan-xian``), so links survive a re-seed; see conf
 for the filter kinds and ../shared/DESIGN.md for the parameters.
 """
 
-from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
-from config.listing import CodeFilter, ListFilterSet, SlugFilter, SortFilter, ValueFilter, YearFilter
+from config.listing import (
+    CodeFilter, ListFilterSet, SlugFilter, SortFilter, ValueFilter, YearFilter, related_count,
+)
 from counties.models import County, Prefecture, Province
 from programs.models import Area, Fund, Organization, Outcome, Program, Source
 
@@ -46,7 +47,8 @@ class ProgramFilterSet(ListFilterSet):
 
 
 def programs_with_counts():
-    return Program.objects.select_related("fund").annotate(county_count=Count("counties", distinct=True))
+    return Program.objects.select_related("fund").annotate(
+        county_count=related_count(Program.counties.through, "program"))
 
 
 class FundFilterSet(ListFilterSet):
@@ -77,7 +79,7 @@ class FundFilterSet(ListFilterSet):
 
 
 def funds_with_counts():
-    return Fund.objects.select_related("successor").annotate(program_count=Count("programs", distinct=True))
+    return Fund.objects.select_related("successor").annotate(program_count=related_count(Program, "fund"))
 
 
 class OutcomeFilterSet(ListFilterSet):
@@ -137,4 +139,4 @@ class SourceFilterSet(ListFilterSet):
 
 
 def sources_with_counts():
-    return Source.objects.defer("text").annotate(outcome_count=Count("outcomes", distinct=True))
+    return Source.objects.defer("text").annotate(outcome_count=related_count(Outcome, "source"))

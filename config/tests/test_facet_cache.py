@@ -1,0 +1,68 @@
+"""Facet counts come from the cache until the data changes, and never outlive a change."""
+
+import re
+
+import pytest
+
+from config.listing import new_data_generation
+
+pytestmark = pytest.mark.django_db
+
+
+def area_options(client, path="/programs/"):
+    """``{area code: count}`` of the area facet of a programs page."""
+    html = client.get(path, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    select = re.search(r'<select[^>]*name="area".*?</select>', html, re.S).group(0)
+    return {value: int(count) for value, count in re.findall(r'<option value="([^"]+)"[^>]*>[^<]*\((\d+)\)', select)}
+
+
+def test_a_committed_save_makes_the_next_page_count_again(client, make_program, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        make_program(slug="a", name="甲", area="dianshang")
+    assert area_options(client) == {"dianshang": 1}
+    with django_capture_on_commit_callbacks(execute=True):
+        make_program(slug="b", name="乙", area="dianshang")
+    assert area_options(client) == {"dianshang": 2}
+    with django_capture_on_commit_callbacks(execute=True):
+        from programs.models import Program
+
+        Program.objects.get(slug="a").delete()
+    assert area_options(client) == {"dianshang": 1}
+
+
+def test_counts_are_served_from_the_cache_until_the_generation_moves(client, make_program, django_assert_num_queries):
+    make_program(slug="a", name="甲", area="dianshang")
+    area_options(client)
+    make_program(slug="b", name="乙", area="dianshang")  # not committed: no new generation yet
+    assert area_options(client) == {"dianshang": 1}
+    new_data_generation()
+    assert area_options(client) == {"dianshang": 2}
+
+
+def test_each_filter_combination_and_language_has_its_own_entry(client, make_program):
+    make_program(slug="a", name="甲", area="dianshang")
+    make_program(slug="b", name="乙电商", area="chanye")
+    assert area_options(client) == {"dianshang": 1, "chanye": 1}
+    assert area_options(client, "/programs/?q=电商") == {"chanye": 1}
+    assert area_options(client, "/programs/?q=电商&sort=-name&page=1") == {"chanye": 1}
+    chinese = client.get("/programs/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    english = client.get("/programs/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert chinese != english
+
+
+def test_a_link_change_counts_as_a_change(client, make_program, make_county, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        program = make_program(slug="a", name="甲", area="dianshang")
+        county = make_county()
+    before = client.get("/programs/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        program.counties.add(county)
+    assert len(callbacks) == 1
+    assert client.get("/programs/").content.decode() != before
+
+
+def test_one_new_generation_per_transaction_however_many_rows(make_program, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        for n in range(20):
+            make_program(slug=f"p{n}", name=f"项目{n}")
+    assert len(callbacks) == 1

@@ -1,0 +1,55 @@
+"""A list page costs the same number of queries at 10 programs as at 10,000."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from programs.demo import generate_demo
+
+pytestmark = pytest.mark.django_db
+
+PAGES = [
+    "/programs/?q=县",
+    "/programs/?q=电商&sort=-start",
+    "/programs/?per_page=5&page=2", "/programs/?area=dianshang",
+    "/outcomes/?q=縣",
+    "/outcomes/?sort=-value",
+    "/funds/",
+    "/counties/?q=县",
+    "/envoys/",
+    "/sources/",
+    "/programs/?format=json&q=县",
+]
+
+
+def query_counts(client, django_capture_on_commit_callbacks, programs):
+    with django_capture_on_commit_callbacks(execute=True):  # as if committed: facet counts are stale
+        generate_demo(programs=programs, seed=2)
+    counts = {}
+    for page in PAGES:
+        with CaptureQueriesContext(connection) as cold:
+            assert client.get(page).status_code == 200, page
+        with CaptureQueriesContext(connection) as warm:
+            assert client.get(page).status_code == 200, page
+        counts[page] = (len(cold.captured_queries), len(warm.captured_queries))
+    return counts
+
+
+def test_queries_per_page_do_not_grow_with_the_data(client, django_capture_on_commit_callbacks):
+    small = query_counts(client, django_capture_on_commit_callbacks, 10)
+    large = query_counts(client, django_capture_on_commit_callbacks, 10_000)
+    assert small == large
+
+
+def test_a_deep_page_shows_the_same_rows_as_a_plain_offset_would(client, django_capture_on_commit_callbacks):
+    from config.listing import DEEP_OFFSET, page_rows
+    from programs.filtersets import programs_with_counts
+    from programs.models import Program
+
+    generate_demo(programs=DEEP_OFFSET + 60, seed=4)
+    queryset = programs_with_counts().order_by("-start", "pk")
+    start = DEEP_OFFSET + 7
+    assert [p.pk for p in page_rows(queryset, start, 20)] == [p.pk for p in queryset[start:start + 20]]
+    html = client.get("/programs/?per_page=20&page=51&sort=name").content.decode()
+    expected = Program.objects.order_by("name", "pk").values_list("slug", flat=True)[1000:1020]
+    assert [f'href="/programs/{slug}/"' in html for slug in expected] == [True] * 20
