@@ -630,7 +630,8 @@ def report(results) -> str:
             lines.append("")
             lines.append(f"Generation: {g['rows']:,} rows (100,000 programs) in {g['generate_s']:.1f} s "
                          f"(`generate_demo` wall time; migrate {g['migrate_s']:.1f} s): "
-                         + verdict(g["generate_s"] < TARGET_GENERATE_S, f"target < {TARGET_GENERATE_S} s"))
+                         + (verdict(g["generate_s"] < TARGET_GENERATE_S, f"target < {TARGET_GENERATE_S} s")
+                            if label == "sqlite" else f"the < {TARGET_GENERATE_S} s target is for SQLite"))
         lines.append("")
         lines.append("| page | runs | project median | project p95 | Datasette median | Datasette p95 | p95 ratio "
                      "| target: p95 ≤ 100 ms and ≤ Datasette |")
@@ -659,9 +660,10 @@ def report(results) -> str:
             text += (f"; Datasette's streamed CSV ({other['rows']:,} rows, {other['bytes'] / 1e6:.1f} MB): "
                      f"median {other['median_s']:.2f} s, RSS growth {other['rss_growth_mb']:.1f} MB; ratio "
                      f"{c['median_s'] / other['median_s']:.2f}")
-        ok_time = other is None or c["median_s"] <= other["median_s"]
         ok_mem = c["rss_growth_mb"] < TARGET_CSV_GROWTH_MB
-        lines.append(text + ". Time: " + verdict(ok_time, "no slower than Datasette") + "; memory: "
+        timing = (verdict(c["median_s"] <= other["median_s"], "no slower than Datasette") if other
+                  else "not compared (no Datasette in this run)")
+        lines.append(text + ". Time: " + timing + "; memory: "
                      + verdict(ok_mem, f"growth < {TARGET_CSV_GROWTH_MB} MB") + ".")
         if "import" in project:
             i = project["import"]
