@@ -201,6 +201,8 @@ class Client(threading.Thread):
     def run(self):
         while time.monotonic() < self.stop_at:
             kind, target = make_request(self.rng, self.slugs)
+            while route_of(target) in self.args.exclude_shape:  # drawn again: the mix of the rest stays
+                kind, target = make_request(self.rng, self.slugs)
             started = time.perf_counter()
             try:
                 if self.conn is None:
@@ -396,6 +398,8 @@ def summarize(results, wall: float) -> dict:
 
 
 def print_report(summary, args, wall):
+    if args.exclude_shape:
+        print(f"\nleft out: {', '.join(args.exclude_shape)}")
     print(f"\n{args.duration:g} s at {args.connections} connections (measured {wall:.1f} s), gunicorn "
           f"{args.workers} × {args.worker_class}" + (f" × {args.threads} threads" if args.worker_class == "gthread" else ""))
     print(f"{'kind':<8} {'requests':>9} {'req/s':>7} {'2xx':>8} {'429':>5} {'errors':>6} "
@@ -428,6 +432,9 @@ def main(argv=None) -> int:
     parser.add_argument("--hard-timeout", type=float, default=5400,
                         help="kill everything and exit 3 after this many seconds (default 5400, setup included)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--exclude-shape", action="append", default=[], metavar="SHAPE",
+                        help="leave out requests of this shape, as the report names them (e.g. '/funds/<slug>/'); "
+                             "repeatable. To see what the rest of the mix does without one slow page")
     args = parser.parse_args(argv)
 
     process = None
