@@ -305,7 +305,8 @@ class YearFilter(django_filters.Filter):
 
 
 class SortFilter(django_filters.Filter):
-    """``?sort=name`` / ``?sort=-name``: one of the shown columns; ties broken by primary key.
+    """``?sort=name`` / ``?sort=-name``: one of the shown columns; ties broken by primary key, in the
+    direction of the sort.
 
     ``columns`` maps each sort key to ``(label, (field or annotation, ...))``. Empty values sort
     last either way, on SQLite and PostgreSQL alike.
@@ -324,7 +325,8 @@ class SortFilter(django_filters.Filter):
         descending = value.startswith("-")
         _label, paths = self.columns[value.removeprefix("-")]
         order = [F(p).desc(nulls_last=True) if descending else F(p).asc(nulls_last=True) for p in paths]
-        return qs.order_by(*order, "pk")
+        # Ties go the way of the sort, so a descending sort reads an index backwards, whole.
+        return qs.order_by(*order, "-pk" if descending else "pk")
 
 
 class ListFilterSet(django_filters.FilterSet):

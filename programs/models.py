@@ -283,7 +283,8 @@ class Outcome(Record):
             models.Index(fields=["unit"]),
             models.Index(fields=["metric"]),
             models.Index(fields=["value"]),
-            models.Index(fields=["period_end"]),
+            # The default sort of /outcomes/ (period, newest first) is read straight off this index.
+            models.Index(fields=["period_end", "period_start"], name="programs_outcome_period_idx"),
             models.Index(fields=["period_start"]),
         ]
         constraints = [
