@@ -319,21 +319,26 @@ def worker_rss_mb(master_pid: int) -> list[float]:
     return sizes
 
 
-def gunicorn_cpu_seconds(master_pid: int) -> float:
-    """CPU time (user + system) of the gunicorn master and its live workers so far."""
+def cpu_seconds(master_pid: int, dbname: str) -> tuple[float, float]:
+    """CPU time (user + system) so far of (the gunicorn master and its live workers, the PostgreSQL
+    backends serving ``dbname``: the app's connections, kept open for DB_CONN_MAX_AGE)."""
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
+    app = database = 0.0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except (OSError, IndexError):
             continue
         # After the command name: state, ppid, …; utime and stime are the 12th and 13th of these.
+        used = (int(fields[11]) + int(fields[12])) / ticks
         if entry.name == str(master_pid) or fields[1] == str(master_pid):
-            total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
+            app += used
+        elif command.startswith("postgres:") and f" {dbname} " in command:
+            database += used
+    return app, database
 
 
 def machine_busy_seconds() -> tuple[float, float]:
@@ -465,11 +470,13 @@ def main(argv=None) -> int:
         print(f"measuring for {args.duration:g} s (load average before: {load_before[0]:.2f}) …", flush=True)
         sampler = MemorySampler(process.pid)
         sampler.start()
-        cpu_before, machine_before = gunicorn_cpu_seconds(process.pid), machine_busy_seconds()
+        dbname = urllib.parse.urlsplit(args.database_url).path.lstrip("/")
+        cpu_before, machine_before = cpu_seconds(process.pid, dbname), machine_busy_seconds()
         results, wall, error_samples = drive(args, slugs, args.duration)
         sampler.stopped.set()
         load_after = os.getloadavg()
-        cpu_used = gunicorn_cpu_seconds(process.pid) - cpu_before
+        cpu_after = cpu_seconds(process.pid, dbname)
+        cpu_used, db_cpu_used = cpu_after[0] - cpu_before[0], cpu_after[1] - cpu_before[1]
         machine_after = machine_busy_seconds()
     finally:
         stop_gunicorn(process)
@@ -493,9 +500,11 @@ def main(argv=None) -> int:
     busy = machine_after[0] - machine_before[0]
     total = machine_after[1] - machine_before[1]
     cpu_per_request = cpu_used / max(1, overall_requests := summary["all"]["requests"]) * 1000
-    print(f"CPU: gunicorn used {cpu_used:.1f} s ({cpu_per_request:.0f} ms per request over {overall_requests} "
-          f"requests); the whole machine was {100 * busy / total:.0f} % busy ({busy:.0f} of {total:.0f} CPU s, "
-          "PostgreSQL, this client and everything else running included)")
+    db_per_request = db_cpu_used / max(1, overall_requests) * 1000
+    print(f"CPU per request: gunicorn {cpu_per_request:.0f} ms, PostgreSQL {db_per_request:.0f} ms "
+          f"({cpu_used:.1f} s and {db_cpu_used:.1f} s over {overall_requests} requests); the whole machine was "
+          f"{100 * busy / total:.0f} % busy ({busy:.0f} of {total:.0f} CPU s, this client and everything else "
+          "running included)")
     met = overall["errors"] == 0 and overall["p99_ms"] <= 500
     print(f"target (0 errors, p99 ≤ 500 ms): {'met' if met else 'missed'}")
     if args.json:
@@ -508,6 +517,8 @@ def main(argv=None) -> int:
             "load_average_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
             "gunicorn_cpu_seconds": round(cpu_used, 1),
             "gunicorn_cpu_ms_per_request": round(cpu_per_request, 1),
+            "postgresql_cpu_seconds": round(db_cpu_used, 1),
+            "postgresql_cpu_ms_per_request": round(db_per_request, 1),
             "machine_busy_percent": round(100 * busy / total, 1),
             "summary": summary,
             "worker_rss_mb": [round(size) for size in rss],
