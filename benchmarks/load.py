@@ -319,11 +319,11 @@ def worker_rss_mb(master_pid: int) -> list[float]:
     return sizes
 
 
-def cpu_seconds(master_pid: int, dbname: str) -> tuple[float, float]:
-    """CPU time (user + system) so far of (the gunicorn master and its live workers, the PostgreSQL
-    backends serving ``dbname``: the app's connections, kept open for DB_CONN_MAX_AGE)."""
+def cpu_seconds(master_pid: int, dbname: str) -> dict[str, dict[int, float]]:
+    """CPU time (user + system) so far, per process, of the gunicorn master and its workers ("app") and
+    of the PostgreSQL backends serving ``dbname`` ("database": the app's connections)."""
     ticks = os.sysconf("SC_CLK_TCK")
-    app = database = 0.0
+    found = {"app": {}, "database": {}}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -335,10 +335,35 @@ def cpu_seconds(master_pid: int, dbname: str) -> tuple[float, float]:
         # After the command name: state, ppid, …; utime and stime are the 12th and 13th of these.
         used = (int(fields[11]) + int(fields[12])) / ticks
         if entry.name == str(master_pid) or fields[1] == str(master_pid):
-            app += used
+            found["app"][int(entry.name)] = used
         elif command.startswith("postgres:") and f" {dbname} " in command:
-            database += used
-    return app, database
+            found["database"][int(entry.name)] = used
+    return found
+
+
+class CpuSampler(threading.Thread):
+    """Samples ``cpu_seconds`` every second, so that a process that ends during the run (a database
+    connection closed after DB_CONN_MAX_AGE) still counts with its last sample."""
+
+    def __init__(self, master_pid, dbname):
+        super().__init__(daemon=True)
+        self.master_pid, self.dbname, self.stopped = master_pid, dbname, threading.Event()
+        self.before = cpu_seconds(master_pid, dbname)
+        self.last = {group: dict(values) for group, values in self.before.items()}
+
+    def run(self):
+        while not self.stopped.wait(1):
+            self.sample()
+
+    def sample(self):
+        for group, values in cpu_seconds(self.master_pid, self.dbname).items():
+            self.last[group].update(values)
+
+    def used(self) -> tuple[float, float]:
+        self.stopped.set()
+        self.sample()
+        return tuple(sum(value - self.before[group].get(pid, 0.0) for pid, value in self.last[group].items())
+                     for group in ("app", "database"))
 
 
 def machine_busy_seconds() -> tuple[float, float]:
@@ -471,12 +496,12 @@ def main(argv=None) -> int:
         sampler = MemorySampler(process.pid)
         sampler.start()
         dbname = urllib.parse.urlsplit(args.database_url).path.lstrip("/")
-        cpu_before, machine_before = cpu_seconds(process.pid, dbname), machine_busy_seconds()
+        cpu_sampler, machine_before = CpuSampler(process.pid, dbname), machine_busy_seconds()
+        cpu_sampler.start()
         results, wall, error_samples = drive(args, slugs, args.duration)
         sampler.stopped.set()
         load_after = os.getloadavg()
-        cpu_after = cpu_seconds(process.pid, dbname)
-        cpu_used, db_cpu_used = cpu_after[0] - cpu_before[0], cpu_after[1] - cpu_before[1]
+        cpu_used, db_cpu_used = cpu_sampler.used()
         machine_after = machine_busy_seconds()
     finally:
         stop_gunicorn(process)
