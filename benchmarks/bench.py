@@ -350,6 +350,9 @@ def project_env(database_url):
 
 
 def django(args, *, env, cwd, what=None, timeout=1800):
+    # Commands (migrate, generate_demo) run without the app's 30 s PostgreSQL statement timeout: deleting
+    # the previous run's 100,000 generated programs can take longer than that. The server keeps it.
+    env = dict(env, DB_STATEMENT_TIMEOUT="0")
     return run([sys.executable, *args], env=env, cwd=cwd, what=what or " ".join(args[:2]), timeout=timeout)
 
 
@@ -736,11 +739,14 @@ def main(argv=None):
                "machine": machine(), "runs": args.runs, "warmup": args.warmup, "projects": []}
     log(f"project at {results['revision']} ({cwd}); {results['machine']['cores']} cores")
     started = time.monotonic()
+    name = "-".join(label for label, _ in targets) or "datasette"
+    partial = OUT / f"results-{name}.partial.json"  # what was measured so far, should a later step fail
     for label, url in targets:
         if label == "sqlite" and not args.skip_generate:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{sqlite_path}{suffix}").unlink(missing_ok=True)
         results["projects"].append(bench_project(label, url, cwd, args))
+        partial.write_text(json.dumps(results, indent=2, ensure_ascii=False))
     if not args.no_datasette:
         if not sqlite_path.exists():
             raise BenchError(f"{sqlite_path} does not exist: run once without --only postgresql first")
@@ -753,7 +759,7 @@ def main(argv=None):
     results["elapsed_s"] = time.monotonic() - started
     results["load_average_end"] = os.getloadavg()
 
-    name = "-".join(p["database"] for p in results["projects"]) or "datasette"
+    partial.unlink(missing_ok=True)
     (OUT / f"results-{name}.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
     text = report(results)
     (OUT / f"results-{name}.md").write_text(text)
