@@ -42,7 +42,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import F
+from django.db.models import F, Prefetch
 from import_export import fields as ie_fields
 from import_export import resources, widgets
 from import_export.instance_loaders import CachedInstanceLoader
@@ -466,8 +466,24 @@ class RecordResource(resources.ModelResource):
             queryset = queryset.defer("search_text", "search_tokens")
         if cls.export_select_related:
             queryset = queryset.select_related(*cls.export_select_related)
+            # A related row is named by its slug: its derived columns and an article's text stay behind.
+            queryset = queryset.defer(*(
+                f"{path}__{name}" for path in cls.export_select_related
+                for name in _heavy_columns(_related_model(queryset.model, path))
+            ))
         if cls.export_prefetch_related:
-            queryset = queryset.prefetch_related(*cls.export_prefetch_related)
+            # Lookups the list's queryset prefetches already (the counties list: designations) stay as they are.
+            lookups = {getattr(done, "prefetch_to", done): None for done in queryset._prefetch_related_lookups}
+            for path in cls.export_prefetch_related:
+                parts = path.split("__")
+                for depth in range(1, len(parts) + 1):
+                    lookup = "__".join(parts[:depth])
+                    related = _related_model(queryset.model, lookup)
+                    # Linked records are exported by slug (SlugManyToManyWidget): read nothing else.
+                    rows = (related._base_manager.only("pk", "slug") if hasattr(related, "slug")
+                            else related._base_manager.defer(*_heavy_columns(related)))
+                    lookups.setdefault(lookup, Prefetch(lookup, queryset=rows))
+            queryset = queryset.prefetch_related(*(p for p in lookups.values() if p is not None))
         return queryset
 
     def get_queryset(self):
@@ -710,3 +726,17 @@ def choice_field(attribute, model_field):
 
 def duplicates(values) -> set:
     return {value for value, count in Counter(values).items() if count > 1}
+
+
+# Columns an export never needs of a related row, and that can be larger than the row itself.
+HEAVY_COLUMNS = ("search_text", "search_tokens", "text")
+
+
+def _heavy_columns(model) -> list[str]:
+    return [f.name for f in model._meta.concrete_fields if f.name in HEAVY_COLUMNS]
+
+
+def _related_model(model, path):
+    for part in path.split("__"):
+        model = model._meta.get_field(part).related_model
+    return model
