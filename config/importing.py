@@ -224,6 +224,8 @@ class _Lookup:
 
     def load(self):
         queryset = self.model._base_manager.select_related(*self.select_related)
+        derived = [name for name in ("search_text", "search_tokens") if hasattr(self.model, name)]
+        queryset = queryset.defer(*derived)  # read for every row of the table: only what a lookup needs
         if self.model._meta.ordering:
             queryset = queryset.order_by()
         self.by_slug, self.by_name = {}, defaultdict(list)
