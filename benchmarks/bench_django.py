@@ -7,6 +7,7 @@ Run from the project directory with the database in ``DATABASE_URL``::
                                                             # DJANGO_SUPERUSER_PASSWORD)
     python benchmarks/bench_django.py import-csv PATH N     # N new outcome rows, as a staff user would import
     python benchmarks/bench_django.py count-imported        # how many of those rows are in the database
+    python benchmarks/bench_django.py analyze               # ANALYZE: planner statistics after the bulk load
 
 Imported rows get slugs ``demo-import-NNNNN``: generate_demo counts them as its own, so the next
 ``generate_demo`` deletes them and does not refuse to run.
@@ -87,6 +88,14 @@ def import_csv(path, count):
     print(json.dumps({"rows": written, "bytes": Path(path).stat().st_size}))
 
 
+def analyze():
+    """Planner statistics for the freshly generated tables, as autovacuum (PostgreSQL) would soon gather."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
 def count_imported():
     from programs.models import Outcome
 
@@ -102,6 +111,8 @@ def main(argv):
         superuser(*args)
     elif command == "import-csv":
         import_csv(args[0], int(args[1]))
+    elif command == "analyze":
+        analyze()
     elif command == "count-imported":
         count_imported()
     else:
