@@ -5,7 +5,8 @@ What it does (every step timed, every server stopped at the end, whatever happen
 1. Generates the data: ``migrate`` then ``generate_demo --programs 100000 --seed 1`` into a fresh SQLite
    file, ``benchmarks/out/bench.sqlite3``; and, when ``DATABASE_URL`` names a PostgreSQL database, into
    that database too. Use a **scratch** database for this: generate_demo replaces its own earlier rows and
-   refuses to run beside any other record. Then ``ANALYZE``, as autovacuum would soon do on PostgreSQL.
+   refuses to run beside any other record. Then ``ANALYZE`` (``VACUUM (ANALYZE)`` on PostgreSQL), as
+   autovacuum would soon do there.
 2. Serves the project under gunicorn (one sync worker, so the worker's memory is one process; DEBUG off)
    on a free loopback port and measures over HTTP from this process: list pages (after a warm-up, the
    median and 95th percentile of repeated requests), the full CSV export (time, and the growth of the
@@ -370,9 +371,10 @@ def generate(label, env, cwd, programs):
 
 
 def analyze(label, env, cwd):
-    """ANALYZE after the bulk load. generate_demo leaves the tables without planner statistics, which
-    PostgreSQL's autovacuum gathers a minute or so later (SQLite only on request); without them the first
-    minutes after a load are measured with other plans than a running site has."""
+    """ANALYZE (on PostgreSQL VACUUM (ANALYZE)) after the bulk load. generate_demo leaves the tables without
+    planner statistics and, on PostgreSQL, without a visibility map, which autovacuum builds a little later
+    (SQLite gathers statistics only on request); without them the minutes after a load are measured
+    with other plans than a running site has."""
     _, seconds = run([sys.executable, str(HELPER), "analyze"], env=dict(env, DB_STATEMENT_TIMEOUT="0"), cwd=cwd,
                      what="ANALYZE")
     log(f"{label}: ANALYZE in {seconds:.1f} s")
