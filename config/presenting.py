@@ -135,3 +135,19 @@ def highlight_quotes(text, outcomes):
         position = end
     html.append(escape(text[position:]))
     return mark_safe("".join(html))
+
+
+DETAIL_LIMIT = 50
+"""How many linked rows a detail page lists before it points to the filtered list instead."""
+
+
+def first_rows(queryset, limit=DETAIL_LIMIT) -> tuple[list, int]:
+    """The first ``limit`` rows of ``queryset`` and how many there are in all (one query when they all fit).
+
+    A fund at scale has thousands of programs: its page lists the first ones and links to the
+    filtered list, so a detail page stays the size of a page.
+    """
+    rows = list(queryset[: limit + 1])
+    if len(rows) <= limit:
+        return rows, len(rows)
+    return rows[:limit], queryset.count()

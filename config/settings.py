@@ -175,6 +175,8 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
         "LOCATION": "django_cache",
+        # Facet counts keep one entry per set of filters: room for many before culling a third.
+        "OPTIONS": {"MAX_ENTRIES": 20000},
     }
 }
 

@@ -7,7 +7,7 @@ from django.views.generic import DetailView
 from django_filters.views import FilterView
 
 from config.listing import ListExportMixin
-from config.presenting import figure_charts, highlight_quotes
+from config.presenting import figure_charts, first_rows, highlight_quotes
 from envoys.models import Posting
 from programs.filtersets import (
     FundFilterSet,
@@ -73,14 +73,18 @@ class FundDetailView(DetailView):
         outcomes = list(
             Outcome.objects.filter(fund=fund).select_related(*OUTCOME_RELATED).order_by("metric", "period_end", "pk")
         )
+        programs, program_total = first_rows(fund.programs.defer("search_text", "search_tokens").order_by("name"))
+        program_outcomes, program_outcome_total = first_rows(
+            Outcome.objects.filter(program__fund=fund).exclude(fund=fund)
+            .select_related(*OUTCOME_RELATED).defer("source__text").order_by("metric", "period_end", "pk")
+        )
         return super().get_context_data(
-            programs=list(fund.programs.order_by("name")),
+            programs=programs,
+            program_total=program_total,
             predecessors=list(fund.predecessors.all()),
             outcomes=outcomes,
-            program_outcomes=list(
-                Outcome.objects.filter(program__fund=fund).exclude(fund=fund)
-                .select_related(*OUTCOME_RELATED).order_by("metric", "period_end", "pk")
-            ),
+            program_outcomes=program_outcomes,
+            program_outcome_total=program_outcome_total,
             charts=figure_charts(outcomes),
             sources=list(fund.sources.defer("text")),
             **kwargs,

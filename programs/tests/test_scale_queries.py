@@ -53,3 +53,15 @@ def test_a_deep_page_shows_the_same_rows_as_a_plain_offset_would(client, django_
     html = client.get("/programs/?per_page=20&page=51&sort=name").content.decode()
     expected = Program.objects.order_by("name", "pk").values_list("slug", flat=True)[1000:1020]
     assert [f'href="/programs/{slug}/"' in html for slug in expected] == [True] * 20
+
+
+def test_a_fund_page_lists_the_first_programs_and_links_to_the_rest(client, make_program, make_fund):
+    from config.presenting import DETAIL_LIMIT
+
+    fund = make_fund()
+    for n in range(DETAIL_LIMIT + 10):
+        make_program(slug=f"p{n:03d}", name=f"项目{n:03d}", fund=fund)
+    html = client.get(fund.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert html.count('href="/programs/p0') == DETAIL_LIMIT
+    assert f"The first {DETAIL_LIMIT} of {DETAIL_LIMIT + 10} programs" in html
+    assert f'href="/programs/?fund={fund.slug}"' in html
