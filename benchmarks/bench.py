@@ -498,7 +498,7 @@ def bench_project(label, database_url, cwd, args):
     port = free_port()
     server = Server(f"gunicorn ({label})", [
         sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-        "--workers", "1", "--timeout", str(SLOW_TIMEOUT), "--no-control-socket",
+        "--workers", "1", "--timeout", str(SLOW_TIMEOUT), "--graceful-timeout", "5", "--no-control-socket",
     ], env=env, cwd=cwd, port=port, ready_path="/healthz", log_path=OUT / f"gunicorn-{label}.log")
     try:
         pid = server.worker_pid()
@@ -783,7 +783,14 @@ def main(argv=None):
     log(f"done in {results['elapsed_s'] / 60:.1f} min; results in {OUT.relative_to(ROOT)}/results-{name}.{{md,json}}")
 
 
+def interrupted(signum, frame):
+    raise KeyboardInterrupt  # so every server is stopped on the way out
+
+
 if __name__ == "__main__":
+    # Also when started in the background, where a shell ignores SIGINT for its children.
+    signal.signal(signal.SIGINT, interrupted)
+    signal.signal(signal.SIGTERM, interrupted)
     try:
         main()
     except BenchError as exc:
