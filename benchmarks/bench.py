@@ -490,6 +490,7 @@ def bench_project(label, database_url, cwd, args):
     if not args.skip_generate:
         result["generate"] = generate(label, env, cwd, args.programs)
     else:
+        django(["manage.py", "migrate", "--noinput"], env=env, cwd=cwd)  # the code may be newer than the data
         result["analyze_s"] = analyze(label, env, cwd)
     run([sys.executable, str(HELPER), "superuser", SUPERUSER], env=env, cwd=cwd, what="creating the superuser")
     out, _ = run([sys.executable, str(HELPER), "info"], env=env, cwd=cwd, what="reading slugs")
