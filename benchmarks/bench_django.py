@@ -93,8 +93,11 @@ def analyze():
     freshly generated tables, as autovacuum would soon gather them on PostgreSQL."""
     from django.db import connection
 
+    from django.core.cache import cache
+
     with connection.cursor() as cursor:
         cursor.execute("VACUUM (ANALYZE)" if connection.vendor == "postgresql" else "ANALYZE")
+    cache.clear()  # the counts cached by an earlier run (the cache is in the database): first requests start cold
 
 
 def count_imported():
