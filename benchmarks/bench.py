@@ -702,6 +702,8 @@ def report(results) -> str:
 
 
 def revision(cwd):
+    if cwd != ROOT:  # an exported commit (--at)
+        return cwd.name.removeprefix("src-")
     with contextlib.suppress(Exception):
         rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
                              check=True).stdout.strip()
