@@ -20,11 +20,13 @@ parameters are ignored.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime
 import hashlib
 import json
 import re
+import time
 import uuid
 from dataclasses import dataclass, field
 
@@ -33,7 +35,7 @@ from django import forms
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, connections, transaction
+from django.db import DatabaseError, OperationalError, connections, transaction
 from django.db.models import Count, F, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.db.models.signals import m2m_changed, post_delete, post_save
@@ -370,7 +372,15 @@ class ListFilterSet(django_filters.FilterSet):
         )
         return [self._meta.model._meta.label, translation.get_language() or "", params]
 
-    def count_facets(self, limit) -> list[Facet]:
+    def count_facets(self, limit, time_limit=True) -> list[Facet]:
+        """Each facet's choices with their counts under the other filters.
+
+        A facet whose count takes longer than ``FACET_TIME_LIMIT_MS`` (default 200, as Datasette's
+        ``facet_time_limit_ms``) is cut off and offered with the choices of the unfiltered list,
+        without counts, so a rare combination of filters on a large table costs a page a fraction
+        of a second, never seconds. The unfiltered counts themselves are counted once, without a
+        limit, and cached like any other.
+        """
         base = self._meta.model._default_manager.all()
         found = []
         for name, flt in self.filters.items():
@@ -378,7 +388,11 @@ class ListFilterSet(django_filters.FilterSet):
                 continue
             selected_value = self.form.cleaned_data.get(name)
             selected = flt.value_of(selected_value) if selected_value not in (None, "") else None
-            rows = flt.facet_rows(self.unsorted(base, exclude=name), limit)
+            try:
+                with query_time_limit(settings.FACET_TIME_LIMIT_MS if time_limit else 0):
+                    rows = flt.facet_rows(self.unsorted(base, exclude=name), limit)
+            except QueryTimedOut:
+                rows = [(value, label, None) for value, label, _n in self.unfiltered_facet_rows(name, limit)]
             facet = Facet(name=name, label=str(flt.label))
             for value, label, count in rows:
                 facet.choices.append(FacetChoice(str(value), str(label), count, str(value) == selected))
@@ -387,6 +401,69 @@ class ListFilterSet(django_filters.FilterSet):
             facet.selected = next((c for c in facet.choices if c.selected), None)
             found.append(facet)
         return found
+
+    def unfiltered_facet_rows(self, name, limit):
+        """``(value, label, count)`` of facet ``name`` on the whole list, from the cache."""
+        whole = type(self)(data={}, queryset=self.queryset, request=self.request)
+        whole.is_valid()
+        key = f"facets-{limit}"
+        facets = cached_counts(whole, {key: lambda: whole.count_facets(limit, time_limit=False)})[key]
+        facet = next(f for f in facets if f.name == name)
+        return [(c.value, c.label, c.count) for c in facet.choices]
+
+
+# ---------------------------------------------------------------------------
+# A time limit for one query
+
+
+class QueryTimedOut(Exception):
+    """The query ran past its time limit and was cancelled."""
+
+
+SQLITE_PROGRESS_STEPS = 1000  # how many SQLite VM steps pass between looks at the clock
+
+
+@contextlib.contextmanager
+def query_time_limit(milliseconds):
+    """Cancel the queries of the block that run past ``milliseconds`` (0: no limit); raises QueryTimedOut.
+
+    PostgreSQL: ``statement_timeout`` set for the block only (``set_config(…, true)`` inside a
+    savepoint, put back after it). SQLite: a progress handler that interrupts the statement.
+    """
+    if not milliseconds:
+        yield
+        return
+    connection = connections["default"]
+    connection.ensure_connection()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW statement_timeout")
+            previous = cursor.fetchone()[0]
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT set_config('statement_timeout', %s, true)", [f"{int(milliseconds)}ms"])
+                yield
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
+        except OperationalError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) == "57014":  # query_canceled
+                raise QueryTimedOut from exc
+            raise
+    elif connection.vendor == "sqlite":
+        deadline = time.monotonic() + milliseconds / 1000
+        raw = connection.connection
+        raw.set_progress_handler(lambda: int(time.monotonic() > deadline), SQLITE_PROGRESS_STEPS)
+        try:
+            yield
+        except OperationalError as exc:
+            if "interrupted" in str(exc):
+                raise QueryTimedOut from exc
+            raise
+        finally:
+            raw.set_progress_handler(None, 0)
+    else:
+        yield
 
 
 # ---------------------------------------------------------------------------

@@ -269,3 +269,5 @@ LOGGING = {
 EXPORT_CONCURRENCY = env_int("EXPORT_CONCURRENCY", 2)
 # Facet counts are cached (in CACHES) until the data changes, and at most this many seconds.
 FACET_CACHE_SECONDS = env_int("FACET_CACHE_SECONDS", 300)
+# A facet whose count takes longer is shown without counts (0: no limit).
+FACET_TIME_LIMIT_MS = env_int("FACET_TIME_LIMIT_MS", 200)
