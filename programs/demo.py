@@ -247,6 +247,9 @@ def generate_demo(*, programs: int, seed: int = 1, force: bool = False, progress
             if connection.vendor == "sqlite":
                 with connection.cursor() as cursor:  # a bigger page cache for this connection's big writes
                     cursor.execute("PRAGMA cache_size = -262144")
+            elif connection.vendor == "postgresql":
+                with connection.cursor() as cursor:  # deleting a previous run can outlast a page's timeout
+                    cursor.execute("SET LOCAL statement_timeout = 0")
             # FTS5 indexes a table several times faster in one rebuild than row by row through its
             # triggers: the SQLite search index is taken down for the bulk writes and built again
             # after them, inside the same transaction.
@@ -261,6 +264,8 @@ def generate_demo(*, programs: int, seed: int = 1, force: bool = False, progress
             connection.check_constraints()
             # bulk writes send no signals: cached facet counts are made stale here, on commit
             transaction.on_commit(new_data_generation)
+            with connection.cursor() as cursor:  # planner statistics for the new row counts
+                cursor.execute("ANALYZE")
     return counts
 
 
