@@ -28,7 +28,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from django.db import models
+from django.db import connections, models
 from django.db.models.signals import pre_save
 from opencc import OpenCC
 from pypinyin import lazy_pinyin
@@ -132,7 +132,7 @@ def search(queryset, q):
     terms = list(dict.fromkeys(term for term in terms if term))
     needed = list(dict.fromkeys(token for term in terms for token in query_tokens(term)))
     if needed:
-        queryset = queryset.filter(TokensMatch(needed))
+        queryset = queryset.filter(TokensMatch(needed, common=_is_common(queryset, needed)))
     for term in terms:
         if not index_is_exact(term):
             queryset = queryset.filter(search_text__contains=term)
@@ -150,8 +150,9 @@ class TokensMatch(models.Func):
 
     output_field = models.BooleanField()
 
-    def __init__(self, needed):
+    def __init__(self, needed, common=False):
         self.needed = needed
+        self.common = common
         super().__init__(models.F("pk"), models.F("search_tokens"))
 
     def as_sql(self, compiler, connection, **extra):
@@ -160,8 +161,11 @@ class TokensMatch(models.Func):
     def as_sqlite(self, compiler, connection, **extra):
         pk_sql, pk_params = compiler.compile(self.source_expressions[0])
         table = fts_table(self.source_expressions[0].target.model)
-        match = " AND ".join(f'"{token}"' + ("*" if prefix else "") for token, prefix in self.needed)
-        return f"{pk_sql} IN (SELECT rowid FROM {table} WHERE {table} MATCH %s)", (*pk_params, match)
+        # For a term in a large share of the rows, ``+id`` keeps SQLite from driving the query
+        # by the match set (read whole, then sorted): it walks the sort index instead and stops
+        # after one page, testing each row against the match set.
+        drive = "+" if self.common else ""
+        return f"{drive}{pk_sql} IN (SELECT rowid FROM {table} WHERE {table} MATCH %s)", (*pk_params, fts_match(self.needed))
 
     def as_postgresql(self, compiler, connection, **extra):
         tokens_sql, tokens_params = compiler.compile(self.source_expressions[1])
@@ -170,6 +174,34 @@ class TokensMatch(models.Func):
         vector_sql = tokens_sql.replace(connection.ops.quote_name("search_tokens"), connection.ops.quote_name("search_vector"))
         query = " & ".join(f"'{token}'" + (":*" if prefix else "") for token, prefix in self.needed)
         return f"{vector_sql} @@ (%s)::tsquery", (*tokens_params, query)
+
+
+def fts_match(needed) -> str:
+    return " AND ".join(f'"{token}"' + ("*" if prefix else "") for token, prefix in needed)
+
+
+COMMON_SHARE = 0.05  # a search matching more than this share of a table counts as common ...
+COMMON_MIN_ROWS = 20_000  # ... in a table of at least this many rows (smaller tables are quick either way)
+
+
+def _is_common(queryset, needed) -> bool:
+    """SQLite: whether the tokens match a large share of a large table (one quick query, the same
+    one whatever the size of the table, so a page's query count does not depend on the data)."""
+    connection = connections[queryset.db]
+    if connection.vendor != "sqlite" or not hasattr(queryset.model, "SEARCH_FIELDS"):
+        return False
+    table = queryset.model._meta.db_table
+    fts = fts_table(queryset.model)
+    size = f"(SELECT coalesce(max(rowid), 0) FROM {table})"
+    threshold = f"({size} * {COMMON_SHARE})"
+    with connection.cursor() as cursor:
+        # Counting stops one past the threshold: a common term costs no more than a rare one.
+        cursor.execute(
+            f"SELECT {size} >= %s AND (SELECT count(*) FROM (SELECT rowid FROM {fts} WHERE {fts} MATCH %s "
+            f"LIMIT CAST({threshold} AS INTEGER) + 1)) > {threshold}",
+            [COMMON_MIN_ROWS, fts_match(needed)],
+        )
+        return bool(cursor.fetchone()[0])
 
 
 def fts_table(model) -> str:
