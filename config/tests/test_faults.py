@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from config.tests.conftest import ROOT
+from config.tests.test_settings import start_django
 
 pytestmark = pytest.mark.postgres
 
@@ -103,12 +104,15 @@ def throwaway_postgres():
         server.remove()
 
 
-def app_environment(database_url: str, **extra) -> dict:
+def app_settings(database_url: str, **extra) -> dict:
+    """The variables the app runs with on the throwaway server: fast connection failures, persistent connections."""
+    return dict(DATABASE_URL=database_url, SECRET_KEY="fault-test-only", SECURE_SSL_REDIRECT="0",
+                DB_CONNECT_TIMEOUT="2", DB_CONN_MAX_AGE="60", **extra)
+
+
+def app_environment(database_url: str) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "DATABASE_URL")}
-    env.update(
-        DATABASE_URL=database_url, SECRET_KEY="fault-test-only", SECURE_SSL_REDIRECT="0",
-        DB_CONNECT_TIMEOUT="2", DB_CONN_MAX_AGE="60", DJANGO_SETTINGS_MODULE="config.settings", **extra,
-    )
+    env.update(app_settings(database_url), DJANGO_SETTINGS_MODULE="config.settings")
     return env
 
 
@@ -180,7 +184,7 @@ def test_app_answers_503_while_the_database_is_down_and_recovers_without_restart
 
 def test_statement_timeout_cancels_a_long_query(throwaway_postgres):
     code = (
-        "import django, time; django.setup()\n"
+        "import time\n"
         "from django.db import connection\n"
         "from django.db.utils import OperationalError\n"
         "started = time.monotonic()\n"
@@ -190,10 +194,7 @@ def test_statement_timeout_cancels_a_long_query(throwaway_postgres):
         "except OperationalError as exc:\n"
         "    print('cancelled', round(time.monotonic() - started, 1), type(exc.__cause__).__name__)\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
-        env=app_environment(throwaway_postgres.url, DB_STATEMENT_TIMEOUT="1"),
-    )
+    result = start_django(code, **app_settings(throwaway_postgres.url, DB_STATEMENT_TIMEOUT="1"))
     assert result.returncode == 0, result.stderr
     word, seconds, cause = result.stdout.split()
     assert word == "cancelled" and cause == "QueryCanceled"
@@ -202,14 +203,10 @@ def test_statement_timeout_cancels_a_long_query(throwaway_postgres):
 
 def test_statement_timeout_defaults_to_thirty_seconds(throwaway_postgres):
     code = (
-        "import django; django.setup()\n"
         "from django.db import connection\n"
         "with connection.cursor() as cursor:\n"
         "    cursor.execute('SHOW statement_timeout'); print(cursor.fetchone()[0])\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
-        env=app_environment(throwaway_postgres.url),
-    )
+    result = start_django(code, **app_settings(throwaway_postgres.url))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "30s"
