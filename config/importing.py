@@ -48,6 +48,7 @@ from import_export import resources, widgets
 from import_export.instance_loaders import CachedInstanceLoader
 
 from config.records import format_partial_date, parse_partial_date
+from config.search import derived_columns
 
 SEPARATOR = "|"
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -224,8 +225,8 @@ class _Lookup:
 
     def load(self):
         queryset = self.model._base_manager.select_related(*self.select_related)
-        derived = [name for name in ("search_text", "search_tokens") if hasattr(self.model, name)]
-        queryset = queryset.defer(*derived)  # read for every row of the table: only what a lookup needs
+        # Read for every row of the table: not the derived search columns a lookup never needs.
+        queryset = queryset.defer(*derived_columns(self.model))
         if self.model._meta.ordering:
             queryset = queryset.order_by()
         self.by_slug, self.by_name = {}, defaultdict(list)
@@ -464,8 +465,7 @@ class RecordResource(resources.ModelResource):
     def prepare_export_queryset(cls, queryset):
         """``queryset`` with the joins and prefetches the export columns need, without the derived
         search columns (they can be larger than the row)."""
-        if any(f.name == "search_tokens" for f in queryset.model._meta.concrete_fields):
-            queryset = queryset.defer("search_text", "search_tokens")
+        queryset = queryset.defer(*derived_columns(queryset.model))
         if cls.export_select_related:
             queryset = queryset.select_related(*cls.export_select_related)
             # A related row is named by its slug: its derived columns and an article's text stay behind.
@@ -730,12 +730,10 @@ def duplicates(values) -> set:
     return {value for value, count in Counter(values).items() if count > 1}
 
 
-# Columns an export never needs of a related row, and that can be larger than the row itself.
-HEAVY_COLUMNS = ("search_text", "search_tokens", "text")
-
-
 def _heavy_columns(model) -> list[str]:
-    return [f.name for f in model._meta.concrete_fields if f.name in HEAVY_COLUMNS]
+    """Columns an export never needs of a related row, and that can be larger than the row itself:
+    the derived search columns, and an article's text."""
+    return derived_columns(model) + [f.name for f in model._meta.concrete_fields if f.name == "text"]
 
 
 def _related_model(model, path):

@@ -36,7 +36,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, OperationalError, connections, transaction
-from django.db.models import Count, F, IntegerField, OuterRef, Subquery
+from django.db.models import Count, F, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
@@ -45,7 +45,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from config.search import search
+from config.search import derived_columns, search, search_is_common
 
 FORMATS = ("html", "csv", "json")
 DEFAULT_PER_PAGE = 50
@@ -149,16 +149,25 @@ class Facet:
 
 
 class FacetMixin:
-    """A filter whose choices are counted (with the other filters applied) in one query."""
+    """A filter whose choices are counted (with the other filters applied) in one query.
+
+    ``many``: the path crosses a to-many relation, so it filters through a subquery (no
+    duplicate rows) and counts distinct records.
+    """
 
     facet = True
-    many = False  # the path crosses a to-many relation: filter through a subquery, count distinct
 
-    def restrict(self, queryset, **lookup):
+    def __init__(self, *args, many=False, **kwargs):
+        self.many = many
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        if value in (None, ""):
+            return qs
+        lookup = {self.field_name: value}
         if self.many:
-            inner = queryset.model._base_manager.filter(**lookup).values("pk")
-            return queryset.filter(pk__in=inner)
-        return queryset.filter(**lookup)
+            return qs.filter(pk__in=qs.model._base_manager.filter(**lookup).values("pk"))
+        return qs.filter(**lookup)
 
     def facet_rows(self, queryset, limit):
         raise NotImplementedError
@@ -169,15 +178,9 @@ class SlugFilter(FacetMixin, django_filters.ModelChoiceFilter):
 
     field_class = SlugChoiceField
 
-    def __init__(self, *args, many=False, label_field="name", **kwargs):
-        self.many = many
+    def __init__(self, *args, label_field="name", **kwargs):
         self.label_field = label_field
         super().__init__(*args, **kwargs)
-
-    def filter(self, qs, value):
-        if value in (None, ""):
-            return qs
-        return self.restrict(qs, **{self.field_name: value})
 
     def facet_rows(self, queryset, limit):
         path = self.field_name
@@ -200,15 +203,6 @@ class CodeFilter(FacetMixin, django_filters.ChoiceFilter):
     """``?area=dianshang``: a choice code of the field at ``field_name``."""
 
     field_class = CodeChoiceField
-
-    def __init__(self, *args, many=False, **kwargs):
-        self.many = many
-        super().__init__(*args, **kwargs)
-
-    def filter(self, qs, value):
-        if value in (None, ""):
-            return qs
-        return self.restrict(qs, **{self.field_name: value})
 
     def facet_rows(self, queryset, limit):
         labels = dict(self.extra["choices"])
@@ -237,11 +231,6 @@ class ValueFilter(FacetMixin, django_filters.CharFilter):
         kwargs.setdefault("max_length", 100)
         super().__init__(*args, **kwargs)
 
-    def filter(self, qs, value):
-        if value in (None, ""):
-            return qs
-        return qs.filter(**{self.field_name: value})
-
     def facet_rows(self, queryset, limit):
         rows = (
             queryset.order_by()
@@ -267,7 +256,13 @@ class SearchFilter(django_filters.CharFilter):
         super().__init__(*args, **kwargs)
 
     def filter(self, qs, value):
-        return search(qs, value) if value else qs
+        if not value:
+            return qs
+        # A page applies q to its rows, its total and each facet: decide the plan once.
+        plans = self.__dict__.setdefault("_plans", {})
+        if (qs.model, value) not in plans:
+            plans[qs.model, value] = search_is_common(qs, value)
+        return search(qs, value, common=plans[qs.model, value])
 
 
 class YearFilter(django_filters.Filter):
@@ -288,8 +283,6 @@ class YearFilter(django_filters.Filter):
     def filter(self, qs, value):
         if value is None:
             return qs
-        from django.db.models import Q
-
         if self.bound == "from":
             first = datetime.date(value, 1, 1)
             condition = Q(**{f"{self.end}__gte": first})
@@ -336,32 +329,19 @@ class ListFilterSet(django_filters.FilterSet):
 
     q = SearchFilter()
 
-    def filter_queryset(self, queryset, exclude=None):
-        for name, value in self.form.cleaned_data.items():
-            if name == exclude:
-                continue
-            queryset = self.filters[name].filter(queryset, value)
-        return queryset
+    def filter_queryset(self, queryset):
+        return self.unsorted(queryset, sort=True)
 
-    def unsorted(self, queryset, exclude=None):
-        """``queryset`` with every filter except ``exclude`` (and the sort) applied."""
+    def unsorted(self, queryset, exclude=None, sort=False):
+        """``queryset`` with every filter except ``exclude`` applied (and the sort only if ``sort``)."""
         for name, value in self.form.cleaned_data.items():
-            if name == exclude or isinstance(self.filters[name], SortFilter):
-                continue
-            queryset = self.filters[name].filter(queryset, value)
+            if name != exclude and (sort or not isinstance(self.filters[name], SortFilter)):
+                queryset = self.filters[name].filter(queryset, value)
         return queryset
 
     @property
     def sort_filter(self) -> SortFilter | None:
         return next((f for f in self.filters.values() if isinstance(f, SortFilter)), None)
-
-    def facets(self, limit=FACET_LIMIT) -> list[Facet]:
-        """For each faceted filter, the choices the other filters leave, with their counts.
-
-        Counted with one query per facet, then kept in the shared cache (see :func:`cached_counts`)
-        until the data changes, so a page costs one cache read instead of a ``GROUP BY`` per facet.
-        """
-        return cached_counts(self, {f"facets-{limit}": lambda: self.count_facets(limit)})[f"facets-{limit}"]
 
     def facet_key_parts(self):
         """What the facet counts depend on: the list, the language and every filter except the sort."""
@@ -373,7 +353,8 @@ class ListFilterSet(django_filters.FilterSet):
         return [self._meta.model._meta.label, translation.get_language() or "", params]
 
     def count_facets(self, limit, time_limit=True) -> list[Facet]:
-        """Each facet's choices with their counts under the other filters.
+        """Each facet's choices with their counts under the other filters, one query per facet
+        (the view keeps them in the shared cache, see :func:`cached_counts`).
 
         A facet whose count takes longer than ``FACET_TIME_LIMIT_MS`` (default 200, as Datasette's
         ``facet_time_limit_ms``) is cut off and offered with the choices of the unfiltered list,
@@ -485,7 +466,6 @@ def cached_counts(filterset, wanted) -> dict:
     Entries also expire after ``FACET_CACHE_SECONDS`` (default 300) in case rows are changed
     behind Django's back.
     """
-    wanted = dict(wanted)
     digest = hashlib.sha256(json.dumps(filterset.facet_key_parts(), ensure_ascii=False).encode()).hexdigest()
     key = f"counts:{digest[:40]}"
     try:
@@ -666,9 +646,7 @@ class ListExportMixin:
         if fmt == "json":
             rows = list(self.resource_class.prepare_export_queryset(queryset)[start: start + self.per_page])
             return self.json_response(rows, total, pages)
-        if any(f.name == "search_tokens" for f in queryset.model._meta.concrete_fields):
-            queryset = queryset.defer("search_text", "search_tokens")  # derived, never shown
-        rows = page_rows(queryset, start, self.per_page)
+        rows = page_rows(queryset.defer(*derived_columns(queryset.model)), start, self.per_page)
         context = self.get_context_data(
             object_list=rows, total=total, pages=pages, facets=counts[f"facets-{FACET_LIMIT}"]
         )

@@ -121,18 +121,26 @@ def connect_search_text():
             pre_save.connect(fill_search_text, sender=model, dispatch_uid=f"search_text_{model._meta.label}")
 
 
-def search(queryset, q):
+def _terms_and_tokens(q) -> tuple[list[str], list[tuple[str, bool]]]:
+    """The distinct normalised terms of ``q``, and the index tokens they need together."""
+    terms = list(dict.fromkeys(term for term in map(normalise, (q or "").split()) if term))
+    return terms, list(dict.fromkeys(token for term in terms for token in query_tokens(term)))
+
+
+def search(queryset, q, common=None):
     """``queryset`` narrowed to records whose ``search_text`` holds every whitespace-separated term of ``q``.
 
     Both sides are normalised (simplified script, NFKC, lowercase), so ``脫貧`` finds 脱贫 and
     ``puan`` finds 普安县 through the pinyin kept in ``search_text``. Each term is looked up in the
     index first (:class:`TokensMatch`), then checked as a substring on the rows the index leaves.
+    ``common``: the answer of :func:`search_is_common` when the caller has it already (one list
+    page searches the same ``q`` for its rows and for each facet).
     """
-    terms = [normalise(term) for term in (q or "").split()]
-    terms = list(dict.fromkeys(term for term in terms if term))
-    needed = list(dict.fromkeys(token for term in terms for token in query_tokens(term)))
+    terms, needed = _terms_and_tokens(q)
     if needed:
-        queryset = queryset.filter(TokensMatch(needed, common=_is_common(queryset, needed)))
+        if common is None:
+            common = _is_common(queryset, needed)
+        queryset = queryset.filter(TokensMatch(needed, common=common))
     for term in terms:
         if not index_is_exact(term):
             queryset = queryset.filter(search_text__contains=term)
@@ -172,16 +180,27 @@ class TokensMatch(models.Func):
         # search_vector is the stored, generated column beside search_tokens (see ensure_index);
         # Django does not know it, so it is named through the compiled, aliased search_tokens.
         vector_sql = tokens_sql.replace(connection.ops.quote_name("search_tokens"), connection.ops.quote_name("search_vector"))
-        query = " & ".join(f"'{token}'" + (":*" if prefix else "") for token, prefix in self.needed)
-        return f"{vector_sql} @@ (%s)::tsquery", (*tokens_params, query)
+        return f"{vector_sql} @@ (%s)::tsquery", (*tokens_params, tsquery(self.needed))
 
 
 def fts_match(needed) -> str:
+    """SQLite FTS5: ``"普安" AND "县"*``."""
     return " AND ".join(f'"{token}"' + ("*" if prefix else "") for token, prefix in needed)
+
+
+def tsquery(needed) -> str:
+    """PostgreSQL: ``'普安' & '县':*`` (tokens are letters and digits only, so need no escaping)."""
+    return " & ".join(f"'{token}'" + (":*" if prefix else "") for token, prefix in needed)
 
 
 COMMON_SHARE = 0.05  # a search matching more than this share of a table counts as common ...
 COMMON_MIN_ROWS = 20_000  # ... in a table of at least this many rows (smaller tables are quick either way)
+
+
+def search_is_common(queryset, q) -> bool:
+    """Whether ``q`` matches a large share of a large SQLite table (see :class:`TokensMatch`)."""
+    _terms, needed = _terms_and_tokens(q)
+    return bool(needed) and _is_common(queryset, needed)
 
 
 def _is_common(queryset, needed) -> bool:
@@ -309,13 +328,21 @@ def vector_operations(app_label, model_names):
 
 def ensure_indexes_after_migrate(sender, app_config, using="default", **kwargs):
     """``post_migrate``: put back any search index a later migration dropped (SQLite table rebuilds)."""
-    from django.db import connections
-
     connection = connections[using]
     tables = set(connection.introspection.table_names())
     for model in app_config.get_models():
         if hasattr(model, "SEARCH_FIELDS") and model._meta.db_table in tables:
-            columns = {c.name for c in connection.introspection.get_table_description(
-                connection.cursor(), model._meta.db_table)}
+            with connection.cursor() as cursor:
+                columns = {c.name for c in connection.introspection.get_table_description(
+                    cursor, model._meta.db_table)}
             if "search_tokens" in columns:
                 ensure_index(model, connection)
+
+
+DERIVED_COLUMNS = ("search_text", "search_tokens")
+
+
+def derived_columns(model) -> list[str]:
+    """The search columns ``model`` has: derived from other fields, never shown, often the widest."""
+    names = {f.name for f in model._meta.concrete_fields}
+    return [name for name in DERIVED_COLUMNS if name in names]

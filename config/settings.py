@@ -169,7 +169,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache --------------------------------------------------------------------
 # In the database, so every app process and replica sees the same entries and nothing is kept on local
-# disk or in one process's memory. Only admin imports use it (the file between preview and confirm).
+# disk or in one process's memory. Admin imports keep the file there between preview and confirm, and
+# the public lists their totals and facet counts (config/listing.py, cached_counts).
 # Its table is made by `migrate` (config/apps.py runs `createcachetable` after it).
 CACHES = {
     "default": {

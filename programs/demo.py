@@ -10,11 +10,13 @@ its own earlier rows before writing new ones, never touches a seed row (the reco
 ``seeds/``, which ``make run`` loads), and refuses to run on a database that holds any other
 record unless it is forced: such a database is somebody's real data.
 
-Speed: rows are written with ``bulk_create`` in batches (100,000 programs, 500,000 figures and
-their links take well under a minute on SQLite). ``bulk_create`` sends no ``pre_save`` signal, so
-``search_text`` is filled here; every text is built from a small vocabulary, so each fragment is
-normalised once and the pieces are joined (``tests/test_generate_demo.py`` checks that the result
-equals :func:`config.search.build_search_text` on a sample). Generated rows get no history rows.
+Speed: rows are written with ``bulk_create`` and plain ``INSERT``s in batches (100,000 programs,
+500,000 figures and their links take about a minute on SQLite; BENCHMARKS.md has the figures).
+``bulk_create`` sends no ``pre_save`` signal, so ``search_text`` and ``search_tokens`` are filled
+here; every text is built from a small vocabulary, so each fragment is normalised once and the
+pieces are joined (``tests/test_generate_demo.py`` checks that the result equals what a save would
+write, on a sample). The SQLite search index is rebuilt once at the end instead of row by row.
+Generated rows get no history rows.
 """
 
 from __future__ import annotations
