@@ -14,7 +14,6 @@ import sys
 import tempfile
 
 import pytest
-import yaml
 from django.apps import apps
 from django.conf import settings
 from django.core.cache import caches
@@ -22,14 +21,10 @@ from django.db import models
 
 from config.admin_testing import editor_client, editor_user, import_file  # noqa: F401 (fixtures)
 from config.tests.conftest import ROOT
-from config.tests.test_compose import command_words, environment
+from config.tests.test_compose import command_words, compose, environment  # noqa: F401 (compose: fixture)
+from config.tests.test_faults import free_port
 
 NGINX_CONF = ROOT / "deploy" / "nginx.conf"
-
-
-@pytest.fixture(scope="module")
-def compose():
-    return yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
@@ -314,14 +309,6 @@ def echo_server():
     thread.start()
     yield server.server_address[1]
     server.shutdown()
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
