@@ -30,6 +30,7 @@ from pathlib import Path
 import tablib
 from django.db import transaction
 from django.test.utils import override_settings
+from django.utils.module_loading import import_string
 
 FORMAT = "rural-programs-tracker-backup"
 FORMAT_VERSION = 1
@@ -46,53 +47,37 @@ class BackupError(Exception):
 
 @dataclass(frozen=True)
 class Part:
-    label: str  # app_label.ModelName
+    resource: str  # dotted path of the model's Resource
     file: str
     #: self-referencing column (a program's parent): referenced rows must be imported first
     self_reference: str = ""
 
     @property
     def resource_class(self):
-        from counties.resources import CountyResource, PrefectureResource, ProvinceResource
-        from envoys.resources import EnvoyResource, PostingResource
-        from programs.resources import (
-            FundResource,
-            OrganizationResource,
-            OutcomeResource,
-            ProgramResource,
-            SourceResource,
-        )
-
-        return {
-            "programs.Source": SourceResource,
-            "counties.Province": ProvinceResource,
-            "counties.Prefecture": PrefectureResource,
-            "counties.County": CountyResource,
-            "programs.Fund": FundResource,
-            "programs.Organization": OrganizationResource,
-            "programs.Program": ProgramResource,
-            "programs.Outcome": OutcomeResource,
-            "envoys.Envoy": EnvoyResource,
-            "envoys.Posting": PostingResource,
-        }[self.label]
+        return import_string(self.resource)
 
     @property
     def model(self):
         return self.resource_class._meta.model
 
+    @property
+    def label(self) -> str:
+        """``app_label.ModelName``, the model's name in the manifest."""
+        return self.model._meta.label
+
 
 # In import order: every record is written after the records it refers to.
 PARTS = [
-    Part("programs.Source", "sources.csv"),
-    Part("counties.Province", "provinces.csv"),
-    Part("counties.Prefecture", "prefectures.csv"),
-    Part("counties.County", "counties.csv"),
-    Part("programs.Fund", "funds.csv", self_reference="successor"),
-    Part("programs.Organization", "organizations.csv", self_reference="parent"),
-    Part("programs.Program", "programs.csv", self_reference="parent"),
-    Part("programs.Outcome", "outcomes.csv"),
-    Part("envoys.Envoy", "envoys.csv"),
-    Part("envoys.Posting", "postings.csv"),
+    Part("programs.resources.SourceResource", "sources.csv"),
+    Part("counties.resources.ProvinceResource", "provinces.csv"),
+    Part("counties.resources.PrefectureResource", "prefectures.csv"),
+    Part("counties.resources.CountyResource", "counties.csv"),
+    Part("programs.resources.FundResource", "funds.csv", self_reference="successor"),
+    Part("programs.resources.OrganizationResource", "organizations.csv", self_reference="parent"),
+    Part("programs.resources.ProgramResource", "programs.csv", self_reference="parent"),
+    Part("programs.resources.OutcomeResource", "outcomes.csv"),
+    Part("envoys.resources.EnvoyResource", "envoys.csv"),
+    Part("envoys.resources.PostingResource", "postings.csv"),
 ]
 
 
@@ -110,32 +95,32 @@ def sha256(data: bytes) -> str:
 # Export
 
 
-def export_csv(part: Part) -> tuple[bytes, int]:
-    """One model as CSV bytes (UTF-8, header row, ordered by slug) and its row count."""
-    resource = part.resource_class()
-    queryset = part.resource_class.prepare_export_queryset(part.model._base_manager.order_by("slug"))
+def csv_bytes(headers, rows) -> tuple[bytes, int]:
+    """A header row and ``rows`` as UTF-8 CSV bytes, and the number of rows."""
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(resource.get_export_headers())
+    writer.writerow(headers)
     count = 0
-    for obj in queryset:
-        writer.writerow(resource.export_row(obj))
+    for row in rows:
+        writer.writerow(row)
         count += 1
     return buffer.getvalue().encode("utf-8"), count
+
+
+def export_csv(part: Part) -> tuple[bytes, int]:
+    """One model as CSV bytes (ordered by slug) and its row count."""
+    resource = part.resource_class()
+    queryset = part.resource_class.prepare_export_queryset(part.model._base_manager.order_by("slug"))
+    return csv_bytes(resource.get_export_headers(), (resource.export_row(obj) for obj in queryset))
 
 
 def export_designations_csv() -> tuple[bytes, int]:
     from counties.models import CountyDesignation
 
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(DESIGNATIONS_HEADERS)
-    rows = sorted(
+    return csv_bytes(DESIGNATIONS_HEADERS, sorted(
         (d.county.slug, d.designation, d.source.slug if d.source_id else "", d.quote)
         for d in CountyDesignation.objects.select_related("county", "source")
-    )
-    writer.writerows(rows)
-    return buffer.getvalue().encode("utf-8"), len(rows)
+    ))
 
 
 def export_all(*, directory) -> dict:
@@ -144,18 +129,15 @@ def export_all(*, directory) -> dict:
     directory.mkdir(parents=True, exist_ok=True)
     if (directory / MANIFEST).exists():
         raise BackupError([f"{directory} already holds a backup ({MANIFEST}); choose an empty folder"])
+    exports = [(part.label, part.file, lambda part=part: export_csv(part)) for part in PARTS]
+    exports.append((DESIGNATIONS, DESIGNATIONS_FILE, export_designations_csv))
     files = []
     # One read-only snapshot: on PostgreSQL a transaction sees one state of the database throughout.
     with transaction.atomic():
-        for part in PARTS:
-            data, count = export_csv(part)
-            (directory / part.file).write_bytes(data)
-            files.append({"model": part.label, "file": part.file, "rows": count,
-                          "bytes": len(data), "sha256": sha256(data)})
-        data, count = export_designations_csv()
-        (directory / DESIGNATIONS_FILE).write_bytes(data)
-        files.append({"model": DESIGNATIONS, "file": DESIGNATIONS_FILE, "rows": count,
-                      "bytes": len(data), "sha256": sha256(data)})
+        for label, file, export in exports:
+            data, count = export()
+            (directory / file).write_bytes(data)
+            files.append({"model": label, "file": file, "rows": count, "bytes": len(data), "sha256": sha256(data)})
     manifest = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -198,20 +180,18 @@ def read_backup(directory) -> dict[str, tablib.Dataset]:
     manifest = read_manifest(directory)
     entries = {entry.get("model"): entry for entry in manifest.get("files", []) if isinstance(entry, dict)}
     problems, datasets = [], {}
-    expected_files = [(part.label, part.file, part.resource_class().get_export_headers()) for part in PARTS]
-    expected_files.append((DESIGNATIONS, DESIGNATIONS_FILE, DESIGNATIONS_HEADERS))
-    for label, file, expected in expected_files:
+    expected_files = [(part, part.label, part.file, part.resource_class().get_export_headers()) for part in PARTS]
+    expected_files.append((None, DESIGNATIONS, DESIGNATIONS_FILE, DESIGNATIONS_HEADERS))
+    for part, label, file, expected in expected_files:
         try:
             headers, body = read_checked_csv(directory, entries.get(label), label, file, expected)
         except BackupError as exc:
             problems += exc.problems
             continue
-        if label == DESIGNATIONS:
-            datasets[label] = tablib.Dataset(*body, headers=headers)
-        else:
-            part = next(part for part in PARTS if part.label == label)
-            datasets[label] = tablib.Dataset(*order_parents_first(body, headers, part), headers=headers)
-    unknown = set(entries) - {label for label, _, _ in expected_files}
+        if part is not None:
+            body = order_parents_first(body, headers, part)
+        datasets[label] = tablib.Dataset(*body, headers=headers)
+    unknown = set(entries) - {label for _, label, _, _ in expected_files}
     if unknown:
         problems.append(f"{MANIFEST} lists unknown models: {', '.join(sorted(map(str, unknown)))}")
     if problems:
