@@ -15,10 +15,10 @@ LISTS = (
 
 def site(request):
     path = request.path
+    urls = [(key, reverse(name), label) for key, name, label in LISTS]
     return {
         "nav_lists": [
-            {"key": key, "url": reverse(name), "label": label, "current": path.startswith(reverse(name))}
-            for key, name, label in LISTS
+            {"key": key, "url": url, "label": label, "current": path.startswith(url)} for key, url, label in urls
         ],
         "return_to": request.get_full_path(),
     }
