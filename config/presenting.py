@@ -13,6 +13,7 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
+from config.importing import _heavy_columns, _related_model
 from config.records import format_partial_date
 
 
@@ -135,6 +136,30 @@ def highlight_quotes(text, outcomes):
         position = end
     html.append(escape(text[position:]))
     return mark_safe("".join(html))
+
+
+# ---------------------------------------------------------------------------
+# Rows a page only names and links to
+
+
+def linked_only(queryset, *related):
+    """``queryset`` joined to the foreign keys ``related``, without the columns a page that only names and
+    links these rows never reads: the derived search columns and an article's text, the widest columns
+    (a source's search text holds its whole article again). The same columns the exports leave behind.
+    """
+    model = queryset.model
+    heavy = _heavy_columns(model)
+    for path in related:
+        heavy += [f"{path}__{name}" for name in _heavy_columns(_related_model(model, path))]
+    return queryset.select_related(*related).defer(*heavy)
+
+
+def figure_rows(outcomes):
+    """A detail page's figures (``outcomes`` a queryset) as its outcome table and charts show them, by metric and date.
+
+    They print the outcome and its source's title and link: the program, fund and county are not joined.
+    """
+    return linked_only(outcomes, "source").order_by("metric", "period_end", "pk")
 
 
 DETAIL_LIMIT = 50

@@ -3,9 +3,20 @@
 from django.db import connection
 from django.db.utils import DatabaseError
 from django.http import JsonResponse
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
-from django.views.generic import TemplateView
+from django.views.generic import DetailView, TemplateView
+
+from config.context_processors import LISTS
+from config.listing import MAX_Q_LENGTH
+from config.presenting import linked_only
+from config.search import search
+from counties.models import County
+from envoys.models import Envoy
+from programs.models import Fund, Outcome, Program, Source
+
+READ_ONLY = ["get", "head", "options"]
 
 
 @never_cache
@@ -28,30 +39,24 @@ class HomeView(TemplateView):
     """What the site is, how much it holds, the largest figures, and a search across every list."""
 
     template_name = "home.html"
-    http_method_names = ["get", "head", "options"]
+    http_method_names = READ_ONLY
+    models = {"programs": Program, "funds": Fund, "counties": County, "envoys": Envoy,
+              "outcomes": Outcome, "sources": Source}
 
     def get_context_data(self, **kwargs):
-        from django.urls import reverse
-
-        from config.context_processors import LISTS
-        from config.listing import MAX_Q_LENGTH
-        from config.search import search
-        from counties.models import County
-        from envoys.models import Envoy
-        from programs.models import Fund, Outcome, Program, Source
-
-        models = {"programs": Program, "funds": Fund, "counties": County, "envoys": Envoy,
-                  "outcomes": Outcome, "sources": Source}
         q = self.request.GET.get("q", "").replace("\x00", "")[:MAX_Q_LENGTH].strip()
         lists = []
         for key, url_name, label in LISTS:
-            queryset = models[key].objects.all()
+            queryset = self.models[key].objects.all()
             item = {"key": key, "label": label, "url": reverse(url_name), "count": queryset.count()}
             if q:
                 item["matches"] = search(queryset, q).count()
             lists.append(item)
-        largest = (
-            Outcome.objects.largest_in("元").select_related("program", "fund", "county", "source")
-            .defer("source__text")[:6]
-        )
+        largest = linked_only(Outcome.objects.largest_in("元"), "program", "fund", "county", "source")[:6]
         return super().get_context_data(lists=lists, q=q, largest=list(largest), **kwargs)
+
+
+class RecordDetailView(DetailView):
+    """One record's public page: read-only, like every public page."""
+
+    http_method_names = READ_ONLY

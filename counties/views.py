@@ -1,10 +1,10 @@
 """Public list and detail pages for counties."""
 
-from django.views.generic import DetailView
 from django_filters.views import FilterView
 
 from config.listing import ListExportMixin
-from config.presenting import first_rows
+from config.presenting import figure_rows, first_rows, linked_only
+from config.views import RecordDetailView
 from counties.filtersets import CountyFilterSet, counties_with_counts
 from counties.models import County
 from counties.resources import CountyResource
@@ -18,22 +18,18 @@ class CountyListView(ListExportMixin, FilterView):
     list_name = "counties"
 
 
-class CountyDetailView(DetailView):
+class CountyDetailView(RecordDetailView):
     queryset = County.objects.select_related("province", "prefecture")
     template_name = "counties/county_detail.html"
-    http_method_names = ["get", "head", "options"]
 
     def get_context_data(self, **kwargs):
         county = self.object
-        programs, program_total = first_rows(
-            county.programs.select_related("fund").defer("search_text", "search_tokens").order_by("name"))
+        programs, program_total = first_rows(linked_only(county.programs.all(), "fund").order_by("name"))
         return super().get_context_data(
-            designations=list(county.designations.select_related("source")),
+            designations=list(linked_only(county.designations.all(), "source")),
             programs=programs,
             program_total=program_total,
             postings=list(county.postings.select_related("envoy").order_by("start", "pk")),
-            outcomes=list(
-                county.outcomes.select_related("program", "fund", "source").order_by("metric", "period_end", "pk")
-            ),
+            outcomes=list(figure_rows(county.outcomes.all())),
             **kwargs,
         )

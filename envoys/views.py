@@ -1,9 +1,10 @@
 """Public list and detail pages for envoys."""
 
-from django.views.generic import DetailView
 from django_filters.views import FilterView
 
 from config.listing import ListExportMixin
+from config.presenting import figure_rows, linked_only
+from config.views import RecordDetailView
 from envoys.filtersets import EnvoyFilterSet, envoys_with_postings
 from envoys.models import Envoy
 from envoys.resources import EnvoyResource
@@ -18,10 +19,9 @@ class EnvoyListView(ListExportMixin, FilterView):
     list_name = "envoys"
 
 
-class EnvoyDetailView(DetailView):
+class EnvoyDetailView(RecordDetailView):
     queryset = Envoy.objects.select_related("organization")
     template_name = "envoys/envoy_detail.html"
-    http_method_names = ["get", "head", "options"]
 
     def get_context_data(self, **kwargs):
         envoy = self.object
@@ -29,9 +29,9 @@ class EnvoyDetailView(DetailView):
         return super().get_context_data(
             postings=postings,
             outcomes=list(
-                Outcome.objects.filter(county__in=[p.county_id for p in postings])
-                .select_related("program", "fund", "county", "source").order_by("county__name", "metric", "pk")
+                figure_rows(Outcome.objects.filter(county__in=[p.county_id for p in postings]))
+                .order_by("county__name", "metric", "pk")
             ),
-            sources=list(envoy.sources.defer("text")),
+            sources=list(linked_only(envoy.sources.all())),
             **kwargs,
         )

@@ -3,11 +3,12 @@
 Lists are configuration over config.listing.ListExportMixin; details gather what a page links to.
 """
 
-from django.views.generic import DetailView
 from django_filters.views import FilterView
 
 from config.listing import ListExportMixin
-from config.presenting import figure_charts, first_rows, highlight_quotes
+from config.presenting import figure_charts, figure_rows, first_rows, highlight_quotes, linked_only
+from config.search import derived_columns
+from config.views import RecordDetailView
 from envoys.models import Posting
 from programs.filtersets import (
     FundFilterSet,
@@ -21,8 +22,6 @@ from programs.filtersets import (
 from programs.models import Fund, Outcome, Program, Source
 from programs.resources import FundResource, OutcomeResource, ProgramResource, SourceResource
 
-OUTCOME_RELATED = ("program", "fund", "county", "source")
-
 
 class ProgramListView(ListExportMixin, FilterView):
     queryset = programs_with_counts()
@@ -32,15 +31,14 @@ class ProgramListView(ListExportMixin, FilterView):
     list_name = "programs"
 
 
-class ProgramDetailView(DetailView):
+class ProgramDetailView(RecordDetailView):
     queryset = Program.objects.select_related("fund", "parent")
     template_name = "programs/program_detail.html"
-    http_method_names = ["get", "head", "options"]
 
     def get_context_data(self, **kwargs):
         program = self.object
         counties = list(program.counties.select_related("province", "prefecture"))
-        outcomes = list(program.outcomes.select_related(*OUTCOME_RELATED).order_by("metric", "period_end", "pk"))
+        outcomes = list(figure_rows(program.outcomes.all()))
         return super().get_context_data(
             counties=counties,
             organizations=list(program.organizations.all()),
@@ -50,7 +48,7 @@ class ProgramDetailView(DetailView):
             ),
             outcomes=outcomes,
             charts=figure_charts(outcomes),
-            sources=list(program.sources.defer("text")),
+            sources=list(linked_only(program.sources.all())),
             **kwargs,
         )
 
@@ -63,20 +61,16 @@ class FundListView(ListExportMixin, FilterView):
     list_name = "funds"
 
 
-class FundDetailView(DetailView):
+class FundDetailView(RecordDetailView):
     queryset = Fund.objects.select_related("successor")
     template_name = "programs/fund_detail.html"
-    http_method_names = ["get", "head", "options"]
 
     def get_context_data(self, **kwargs):
         fund = self.object
-        outcomes = list(
-            Outcome.objects.filter(fund=fund).select_related(*OUTCOME_RELATED).order_by("metric", "period_end", "pk")
-        )
-        programs, program_total = first_rows(fund.programs.defer("search_text", "search_tokens").order_by("name"))
+        outcomes = list(figure_rows(fund.outcomes.all()))
+        programs, program_total = first_rows(linked_only(fund.programs.all()).order_by("name"))
         program_outcomes, program_outcome_total = first_rows(
-            Outcome.objects.filter(program__fund=fund).exclude(fund=fund)
-            .select_related(*OUTCOME_RELATED).defer("source__text").order_by("metric", "period_end", "pk")
+            figure_rows(Outcome.objects.filter(program__fund=fund).exclude(fund=fund))
         )
         return super().get_context_data(
             programs=programs,
@@ -86,23 +80,22 @@ class FundDetailView(DetailView):
             program_outcomes=program_outcomes,
             program_outcome_total=program_outcome_total,
             charts=figure_charts(outcomes),
-            sources=list(fund.sources.defer("text")),
+            sources=list(linked_only(fund.sources.all())),
             **kwargs,
         )
 
 
 class OutcomeListView(ListExportMixin, FilterView):
-    queryset = Outcome.objects.select_related(*OUTCOME_RELATED).defer("source__text")
+    queryset = linked_only(Outcome.objects.all(), "program", "fund", "county", "source")
     filterset_class = OutcomeFilterSet
     resource_class = OutcomeResource
     template_name = "programs/outcome_list.html"
     list_name = "outcomes"
 
 
-class OutcomeDetailView(DetailView):
-    queryset = Outcome.objects.select_related("program", "fund", "county__province", "source")
+class OutcomeDetailView(RecordDetailView):
+    queryset = linked_only(Outcome.objects.select_related("county__province"), "program", "fund", "source")
     template_name = "programs/outcome_detail.html"
-    http_method_names = ["get", "head", "options"]
 
 
 class SourceListView(ListExportMixin, FilterView):
@@ -113,13 +106,12 @@ class SourceListView(ListExportMixin, FilterView):
     list_name = "sources"
 
 
-class SourceDetailView(DetailView):
-    model = Source
+class SourceDetailView(RecordDetailView):
+    queryset = Source.objects.defer(*derived_columns(Source))  # the article is printed; its search columns are not
     template_name = "programs/source_detail.html"
-    http_method_names = ["get", "head", "options"]
 
     def get_context_data(self, **kwargs):
-        outcomes = list(self.object.outcomes.select_related("program", "fund", "county").order_by("pk"))
+        outcomes = list(self.object.outcomes.order_by("pk"))  # the page prints each figure, not what it is for
         return super().get_context_data(
             outcomes=outcomes,
             article=highlight_quotes(self.object.text, outcomes),

@@ -4,6 +4,7 @@ import re
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -101,6 +102,20 @@ def test_overlapping_quotes_share_one_mark_and_keep_every_anchor():
     assert html.count("<mark") == 1 and 'id="quote-a"' in html and 'id="quote-bb"' in html
     assert "&lt;b&gt;" in html and "<b>" not in html
     assert html.startswith("前文。") and html.endswith("后文")
+
+
+@pytest.mark.parametrize("path", [
+    "/", "/outcomes/", "/programs/dianshangtuopin/", "/funds/alibabatuopin-jijin/", "/counties/puan-xian/",
+    "/envoys/niushaolong/", "/outcomes/puan-sales-2019/", "/sources/alibabatuopinjijindewunian/",
+])
+def test_pages_leave_articles_and_search_columns_unread(client, world, path):
+    # A source's search text and tokens hold its whole article again: only the source's own page reads
+    # the article, and no page reads a source's search columns (nor loads them one row at a time later).
+    with CaptureQueriesContext(connection) as queries:
+        page(client, path)
+    sql = [query["sql"] for query in queries.captured_queries]
+    assert not [q for q in sql if '"programs_source"."search_' in q]
+    assert any('"programs_source"."text"' in q for q in sql) == path.startswith("/sources/")
 
 
 def test_unknown_detail_slug_is_404(client, world):
