@@ -34,8 +34,8 @@ def _render(template_name, status, context, request=None, fallback=""):
 
 @requires_csrf_token
 def bad_request(request, exception=None):
-    return _render("400.html", 400, {"exception": exception if isinstance(exception, str) else ""},
-                   request, "Bad request")
+    # Django passes an exception instance, whose text may be internal: the page does not show it.
+    return _render("400.html", 400, {}, request, "Bad request")
 
 
 @requires_csrf_token

@@ -184,9 +184,10 @@ class ExportLimitMiddleware:
     def __call__(self, request):
         if not is_full_export(request):
             return self.get_response(request)
-        release = export_limiter().acquire()
+        limiter = export_limiter()
+        release = limiter.acquire()
         if release is None:
-            logger.warning("export refused: %s concurrent exports running", export_limiter().limit)
+            logger.warning("export refused: %s concurrent exports running", limiter.limit)
             return too_many_exports_response()
         try:
             response = self.get_response(request)
