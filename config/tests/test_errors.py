@@ -154,3 +154,16 @@ def test_a_500_is_logged_with_its_traceback(failing_client, caplog):
     line = json.loads(JsonFormatter().format(errors[0]))
     assert "RuntimeError: a bug" in line["exception"]
     assert request_records(caplog)[0].request["status"] == 500
+
+
+def test_full_exports_beyond_the_cap_get_429_until_one_finishes(client, settings, db):
+    settings.EXPORT_CONCURRENCY = 1
+    first = client.get("/programs/?format=csv")  # streamed: holds its slot until closed
+    assert first.status_code == 200 and first.streaming
+    refused = client.get("/programs/?format=json")
+    assert refused.status_code == 429 and refused["Retry-After"] == "5"
+    assert client.get("/programs/").status_code == 200  # pages without format= are not limited
+    first.close()
+    again = client.get("/programs/?format=csv")
+    assert again.status_code == 200
+    again.close()
