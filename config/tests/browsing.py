@@ -44,9 +44,7 @@ def build_world():
         kwargs.setdefault("province", kwargs["prefecture"].province)
         return _maker(County)(**kwargs)
 
-    def make_outcome(**kwargs):
-        kwargs.pop("note", None)
-        return Outcome.objects.create(**kwargs)
+    make_outcome = Outcome.objects.create
 
     counter = itertools.count(1)
 
@@ -124,7 +122,7 @@ def build_world():
     w["commitment"] = make_outcome(
         slug="tuopin-commitment", metric="投入资金", value=Decimal("10000000000"), unit="元",
         value_printed="100亿元", kind="commitment", program=None, fund=w["tuopin"], source=w["s1"],
-        quote="阿里巴巴脱贫基金成立于2017年12月", note="",
+        quote="阿里巴巴脱贫基金成立于2017年12月",
     )
     w["niu"] = make_envoy(name="牛少龙", role="tepaiyuan", joined_year=2009, batch="第一批")
     w["wang"] = make_envoy(name="王开北", role="peixun", nickname="北北")

@@ -93,9 +93,12 @@ def test_overlapping_quotes_share_one_mark_and_keep_every_anchor():
 
     from config.presenting import highlight_quotes
 
+    class Outcome(SimpleNamespace):
+        def __str__(self):
+            return self.slug
+
     def outcome(slug, quote):
-        return SimpleNamespace(slug=slug, quote=quote, pk=len(slug), get_absolute_url=lambda: f"/outcomes/{slug}/",
-                               __str__=lambda self: slug)
+        return Outcome(slug=slug, quote=quote, pk=len(slug), get_absolute_url=lambda: f"/outcomes/{slug}/")
 
     text = "前文。销售额100万元,利润<b>20万元。后文"
     html = str(highlight_quotes(text, [outcome("a", "销售额100万元"), outcome("bb", "100万元,利润<b>20万元")]))
@@ -131,11 +134,16 @@ def test_home_has_counts_largest_figures_search_and_links(client, world):
     html = page(client, "/")
     for path in LISTS:
         assert f'href="{path}"' in html
+    counts = dict(re.findall(r'<a href="(/[a-z]+/)"><span class="card-number">(\d+)</span>', html))
+    assert counts == {"/programs/": "4", "/funds/": "2", "/counties/": "3", "/envoys/": "3", "/outcomes/": "6",
+                      "/sources/": "2"}
     assert 'name="q"' in html
     assert html.index("100亿元") < html.index("300万元") < html.index("100万元")  # largest first
     assert 'href="/sources/alibabatuopinjijindewunian/#quote-tuopin-commitment"' in html
     searched = page(client, "/?q=脫貧")
     assert 'href="/programs/?q=%E8%84%AB%E8%B2%A7"' in searched
+    matches = dict(re.findall(r'<a href="(/[a-z]+/)\?q=[^"]*"><span class="card-number">(\d+)</span>', searched))
+    assert matches["/programs/"] == "1" and matches["/funds/"] == "1" and matches["/envoys/"] == "0"
 
 
 # ---------------------------------------------------------------------------
@@ -241,7 +249,7 @@ def test_public_pages_refuse_post(client, world, path):
 def test_language_switch_on_every_page_and_remembered(client, world):
     html = page(client, "/counties/")
     assert 'action="/i18n/setlang/"' in html and 'name="next" value="/counties/"' in html
-    assert '<html lang="zh-Hans">' in html and "县" in html
+    assert '<html lang="zh-Hans">' in html and "县" in html and "<h1>县</h1>" in html  # the page's words, not only the data
     response = client.post("/i18n/setlang/", {"language": "en", "next": "/counties/?province=guizhou-sheng"})
     assert response.status_code == 302 and response["Location"] == "/counties/?province=guizhou-sheng"
     english = page(client, "/counties/?province=guizhou-sheng")
