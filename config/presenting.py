@@ -1,6 +1,5 @@
-"""Small pieces of presentation that are too fiddly for a template: figure charts and quote marks.
-
-Both return HTML already escaped, so templates only print them.
+"""Small pieces of presentation that are too fiddly for a template: figure charts and quote marks
+(both return HTML already escaped, so templates only print them), and the rows a detail page lists.
 """
 
 from __future__ import annotations
