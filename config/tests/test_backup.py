@@ -1,5 +1,6 @@
 """export_all / import_all: a backup restores every record exactly, and a damaged backup writes nothing."""
 
+import io
 import json
 from decimal import Decimal
 
@@ -8,7 +9,12 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import models
 
-from config.backup import MANIFEST, PARTS, export_all, import_all
+from config.backup import MANIFEST, PARTS, BackupError, export_all, import_all, sha256
+
+
+def run(command, *args, **options):
+    """A management command with its output captured."""
+    call_command(command, *args, stdout=io.StringIO(), stderr=io.StringIO(), **options)
 
 
 def natural_dump() -> dict:
@@ -71,7 +77,7 @@ def small_world(make_source, make_fund, make_program, make_county, make_outcome,
 
 @pytest.mark.django_db
 def test_seeded_database_round_trips_exactly(tmp_path):
-    call_command("load_seeds", verbosity=0, stdout=open("/dev/null", "w"))
+    run("load_seeds", verbosity=0)
     before = natural_dump()
     assert sum(len(rows) for rows in before.values()) > 100
     export_all(directory=tmp_path / "one")
@@ -98,7 +104,7 @@ def test_awkward_records_round_trip(small_world, tmp_path):
 
 @pytest.mark.django_db
 def test_manifest_lists_every_file_with_rows_and_checksum(small_world, tmp_path):
-    call_command("export_all", str(tmp_path), stdout=open("/dev/null", "w"))
+    run("export_all", str(tmp_path))
     manifest = json.loads((tmp_path / MANIFEST).read_text())
     assert manifest["format"] == "rural-programs-tracker-backup" and manifest["format_version"] == 1
     assert [entry["file"] for entry in manifest["files"]] == [part.file for part in PARTS] + ["county-designations.csv"]
@@ -117,9 +123,7 @@ def backup(small_world, tmp_path):
 
 def refused(directory, message):
     with pytest.raises(CommandError):
-        call_command("import_all", str(directory), stdout=open("/dev/null", "w"), stderr=open("/dev/null", "w"))
-    from config.backup import BackupError
-
+        run("import_all", str(directory))
     with pytest.raises(BackupError) as caught:
         import_all(directory=directory)
     assert message in str(caught.value), caught.value
@@ -162,8 +166,6 @@ def test_another_format_version_is_refused(backup):
 def test_a_bad_row_late_in_the_backup_rolls_back_everything(backup):
     """Checksums recomputed (the manifest agrees), but a posting names an unknown county: the files
     before it were already imported inside the transaction, and are rolled back with it."""
-    import hashlib
-
     path = backup / "postings.csv"
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     header = lines[0].rstrip("\n").split(",")
@@ -175,7 +177,7 @@ def test_a_bad_row_late_in_the_backup_rolls_back_everything(backup):
     manifest = json.loads((backup / MANIFEST).read_text())
     for entry in manifest["files"]:
         if entry["file"] == "postings.csv":
-            entry.update(bytes=len(data), sha256=hashlib.sha256(data).hexdigest())
+            entry.update(bytes=len(data), sha256=sha256(data))
     (backup / MANIFEST).write_text(json.dumps(manifest))
     refused(backup, "unknown county 'nowhere-xian'")
 
@@ -185,7 +187,7 @@ def test_only_an_empty_database_is_restored_into(small_world, tmp_path):
     export_all(directory=tmp_path)
     before = natural_dump()
     with pytest.raises(CommandError, match="nothing was written"):
-        call_command("import_all", str(tmp_path), stdout=open("/dev/null", "w"), stderr=open("/dev/null", "w"))
+        run("import_all", str(tmp_path))
     assert natural_dump() == before
 
 
@@ -193,7 +195,7 @@ def test_only_an_empty_database_is_restored_into(small_world, tmp_path):
 def test_export_refuses_a_folder_that_holds_a_backup(small_world, tmp_path):
     export_all(directory=tmp_path)
     with pytest.raises(CommandError, match="already holds a backup"):
-        call_command("export_all", str(tmp_path), stdout=open("/dev/null", "w"))
+        run("export_all", str(tmp_path))
 
 
 def test_every_record_model_is_in_the_backup():

@@ -28,8 +28,8 @@ def staff(django_user_model):
     return django_user_model.objects.create_user("editor", password="right-password", is_staff=True)
 
 
-def login(client, username, password, address="10.0.0.1"):
-    return client.post(LOGIN, {"username": username, "password": password}, REMOTE_ADDR=address)
+def login(client, username, password, address="10.0.0.1", **headers):
+    return client.post(LOGIN, {"username": username, "password": password}, REMOTE_ADDR=address, **headers)
 
 
 def fail(client, times, username="editor", address="10.0.0.1"):
@@ -109,11 +109,9 @@ def test_the_lock_lifts_after_the_cool_off(client, staff, limit, settings):
 
 def test_behind_the_proxy_the_forwarded_address_counts(client, staff, limit, settings):
     settings.BEHIND_PROXY = True
+    proxy = "172.18.0.5"
     for number in range(limit):
-        client.post(LOGIN, {"username": f"guess{number}", "password": "x"},
-                    REMOTE_ADDR="172.18.0.5", HTTP_X_FORWARDED_FOR="203.0.113.9")
-    assert client.post(LOGIN, {"username": "editor", "password": "right-password"},
-                       REMOTE_ADDR="172.18.0.5", HTTP_X_FORWARDED_FOR="203.0.113.9").status_code == 429
+        login(client, f"guess{number}", "x", proxy, HTTP_X_FORWARDED_FOR="203.0.113.9")
+    assert login(client, "editor", "right-password", proxy, HTTP_X_FORWARDED_FOR="203.0.113.9").status_code == 429
     # Another client behind the same proxy is not locked out with them.
-    assert client.post(LOGIN, {"username": "editor", "password": "right-password"},
-                       REMOTE_ADDR="172.18.0.5", HTTP_X_FORWARDED_FOR="198.51.100.4").status_code == 302
+    assert login(client, "editor", "right-password", proxy, HTTP_X_FORWARDED_FOR="198.51.100.4").status_code == 302
