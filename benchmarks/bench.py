@@ -31,13 +31,11 @@ import csv
 import datetime
 import http.client
 import json
-import math
 import os
 import platform
 import re
 import shutil
 import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -48,7 +46,8 @@ import urllib.parse
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from common import ROOT, BenchError, Server, free_port, gunicorn_command, loopback_env, percentile, status_kb
+
 BENCH = ROOT / "benchmarks"
 OUT = BENCH / "out"
 HELPER = BENCH / "bench_django.py"
@@ -70,10 +69,6 @@ TARGET_IMPORT_ROWS_PER_S = 1000
 TARGET_GENERATE_S = 60
 
 
-class BenchError(Exception):
-    """A step failed; the message says which and why."""
-
-
 def log(message):
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
 
@@ -93,68 +88,10 @@ def run(cmd, *, env, cwd, timeout=1800, what=None):
     return result.stdout, elapsed
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def check_port_free(port):
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError as exc:
-            raise BenchError(f"port {port} on 127.0.0.1 is busy ({exc}); stop what listens there or try again")
-
-
-class Server:
-    """A server process in its own process group, stopped (group and all) by stop()."""
-
-    def __init__(self, name, cmd, *, env, cwd, port, ready_path, log_path):
-        self.name, self.port, self.log_path = name, port, log_path
-        check_port_free(port)
-        self.log_file = open(log_path, "w")
-        self.process = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=self.log_file, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
-        deadline = time.monotonic() + 90
-        while True:
-            if self.process.poll() is not None:
-                self.log_file.flush()
-                tail = Path(log_path).read_text(errors="replace")[-3000:]
-                busy = " (the port is busy)" if "in use" in tail.lower() else ""
-                raise BenchError(f"{name} exited at start{busy}; its log ({log_path}) ends:\n{tail}")
-            try:
-                status, _, _ = request(port, ready_path, timeout=5)
-                if status < 500:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise BenchError(f"{name} did not answer on port {port} within 90 s; see {log_path}")
-            time.sleep(0.2)
-        log(f"{name} listening on 127.0.0.1:{port} (pid {self.process.pid}, log {log_path})")
-
-    def worker_pid(self) -> int:
-        """The process that serves requests: gunicorn's one worker, or the server itself."""
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        try:
-            pids = [int(pid) for pid in children.read_text().split()]
-        except OSError:
-            pids = []
-        return pids[0] if pids else self.process.pid
-
-    def stop(self):
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=15)
-        self.log_file.close()
+def serve(name, cmd, **kwargs) -> Server:
+    server = Server(name, cmd, **kwargs)
+    log(f"{name} listening on 127.0.0.1:{server.port} (pid {server.pid}, log {server.log_path})")
+    return server
 
 
 # ---------------------------------------------------------------------------
@@ -204,20 +141,6 @@ class Client:
         return response.status, response.headers, data
 
 
-def request(port, path, timeout=HTTP_TIMEOUT):
-    client = Client(port, timeout)
-    try:
-        return client.send("GET", path)
-    finally:
-        client.close()
-
-
-def percentile(values, fraction):
-    """Nearest-rank percentile: the smallest value with at least ``fraction`` of the values at or below it."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
-
-
 def measure_page(client, path, runs, warmup, budget_s=PAGE_BUDGET_S):
     """Median and p95 of ``runs`` timed requests after ``warmup`` untimed ones.
 
@@ -226,7 +149,7 @@ def measure_page(client, path, runs, warmup, budget_s=PAGE_BUDGET_S):
     number of runs is reported with the figures.
     """
     first_ms = None
-    for index in range(warmup):
+    for _ in range(warmup):
         started = time.perf_counter()
         status, _, body = client.send("GET", path)
         if status != 200:
@@ -253,24 +176,17 @@ def measure_page(client, path, runs, warmup, budget_s=PAGE_BUDGET_S):
 # Memory of a process, from /proc
 
 
-def rss_kb(pid, field="VmRSS"):
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise BenchError(f"no {field} for pid {pid}")
-
-
 class RssSampler(threading.Thread):
     def __init__(self, pid, interval=0.01):
         super().__init__(daemon=True)
         self.pid, self.interval = pid, interval
-        self.peak_kb = rss_kb(pid)
+        self.peak_kb = status_kb(pid)
         self.halt = threading.Event()
 
     def run(self):
         while not self.halt.is_set():
             with contextlib.suppress(OSError, BenchError):
-                self.peak_kb = max(self.peak_kb, rss_kb(self.pid))
+                self.peak_kb = max(self.peak_kb, status_kb(self.pid))
             time.sleep(self.interval)
 
     def finish(self):
@@ -287,7 +203,7 @@ def measure_download(client, path, pid, runs):
         # (and one slower than CSV_BUDGET_S is timed once, its warm-up counted)
         if index > 1 and time.perf_counter() - spent > CSV_BUDGET_S:
             break
-        before_kb, hwm_before = rss_kb(pid), rss_kb(pid, "VmHWM")
+        before_kb, hwm_before = status_kb(pid), status_kb(pid, "VmHWM")
         sampler = RssSampler(pid)
         sampler.start()
         first = []
@@ -313,7 +229,7 @@ def measure_download(client, path, pid, runs):
             "seconds": elapsed, "first_byte_s": (first[0] - started) if first else None, "bytes": size,
             "rss_before_mb": before_kb / 1024, "rss_peak_mb": peak_kb / 1024,
             "rss_growth_mb": (peak_kb - before_kb) / 1024,
-            "hwm_growth_mb": (rss_kb(pid, "VmHWM") - hwm_before) / 1024,
+            "hwm_growth_mb": (status_kb(pid, "VmHWM") - hwm_before) / 1024,
         }
         if index:
             results.append(result)
@@ -336,18 +252,27 @@ def measure_download(client, path, pid, runs):
     }
 
 
+def measure_pages_and_csv(client, label, pages, csv_path, pid, args, *, project):
+    """Each of ``pages`` (name, path), then the full CSV at ``csv_path``, logged as they are measured."""
+    measured = {}
+    for name, path in pages:
+        measured[name] = page = measure_page(client, path, args.runs, args.warmup)
+        log(f"{label}: {name:<26} median {page['median_ms']:7.1f} ms  p95 {page['p95_ms']:7.1f} ms"
+            + (f"  (first request {page['first_ms']:.0f} ms)" if project else ""))
+    log(f"{label}: full CSV")
+    csv_result = measure_download(client, csv_path, pid, args.csv_runs)
+    log(f"{label}: full CSV {csv_result['median_s']:.2f} s, {csv_result['rows']} rows, "
+        + ("worker " if project else "") + f"RSS +{csv_result['rss_growth_mb']:.1f} MB")
+    return {"pages": measured, "csv": csv_result}
+
+
 # ---------------------------------------------------------------------------
 # The project
 
 
 def project_env(database_url):
-    env = dict(os.environ)
-    env.update({
-        "DATABASE_URL": database_url, "DEBUG": "0", "SECRET_KEY": "bench-" + uuid.uuid4().hex,
-        "ALLOWED_HOSTS": "127.0.0.1,localhost", "SECURE_SSL_REDIRECT": "0", "SECURE_COOKIES": "0",
-        "SECURE_HSTS_SECONDS": "0", "DJANGO_SUPERUSER_PASSWORD": PASSWORD, "PYTHONUNBUFFERED": "1",
-    })
-    return env
+    return loopback_env(database_url, "bench-" + uuid.uuid4().hex, SECURE_HSTS_SECONDS="0",
+                        DJANGO_SUPERUSER_PASSWORD=PASSWORD, PYTHONUNBUFFERED="1")
 
 
 def django(args, *, env, cwd, what=None, timeout=1800):
@@ -355,6 +280,15 @@ def django(args, *, env, cwd, what=None, timeout=1800):
     # the previous run's 100,000 generated programs can take longer than that. The server keeps it.
     env = dict(env, DB_STATEMENT_TIMEOUT="0")
     return run([sys.executable, *args], env=env, cwd=cwd, what=what or " ".join(args[:2]), timeout=timeout)
+
+
+def helper(*args, env, cwd, what):
+    """A command of bench_django.py; returns its output."""
+    return run([sys.executable, str(HELPER), *args], env=env, cwd=cwd, what=what)[0]
+
+
+def read_info(env, cwd):
+    return json.loads(helper("info", env=env, cwd=cwd, what="reading slugs"))
 
 
 def generate(label, env, cwd, programs):
@@ -375,8 +309,7 @@ def analyze(label, env, cwd):
     planner statistics and, on PostgreSQL, without a visibility map, which autovacuum builds a little later
     (SQLite gathers statistics only on request); without them the minutes after a load are measured
     with other plans than a running site has."""
-    _, seconds = run([sys.executable, str(HELPER), "analyze"], env=dict(env, DB_STATEMENT_TIMEOUT="0"), cwd=cwd,
-                     what="ANALYZE")
+    _, seconds = django([str(HELPER), "analyze"], env=env, cwd=cwd, what="ANALYZE")
     log(f"{label}: ANALYZE in {seconds:.1f} s")
     return seconds
 
@@ -402,7 +335,7 @@ def admin_login(client):
     token = csrf_token(body)
     form = urllib.parse.urlencode({"csrfmiddlewaretoken": token, "username": SUPERUSER, "password": PASSWORD,
                                    "next": "/admin/"})
-    status, headers, body = client.send("POST", "/admin/login/?next=/admin/", body=form, headers={
+    status, _, body = client.send("POST", "/admin/login/?next=/admin/", body=form, headers={
         "Content-Type": "application/x-www-form-urlencoded", "Referer": f"http://127.0.0.1:{client.port}/admin/login/"})
     if status != 302 or "sessionid" not in client.cookies:
         raise BenchError(f"admin login failed ({status}); is the account locked by axes? {body[:300]!r}")
@@ -442,8 +375,7 @@ def multipart(fields: dict, files: dict):
 def admin_import(port, env, cwd, rows):
     """Upload, preview and confirm ``rows`` new outcomes through /admin/, as a staff user does."""
     csv_path = OUT / f"import-{rows}.csv"
-    out, _ = run([sys.executable, str(HELPER), "import-csv", str(csv_path), str(rows)], env=env, cwd=cwd,
-                 what="writing the import file")
+    helper("import-csv", str(csv_path), str(rows), env=env, cwd=cwd, what="writing the import file")
     content = csv_path.read_bytes()
     client = Client(port, timeout=SLOW_TIMEOUT)
     try:
@@ -468,15 +400,14 @@ def admin_import(port, env, cwd, rows):
         data = urllib.parse.urlencode({key: form[key] for key in (
             "csrfmiddlewaretoken", "import_file_name", "original_file_name", "format", "resource") if key in form})
         started = time.perf_counter()
-        status, headers, body = client.send("POST", confirm_url, body=data, headers={
+        status, _, body = client.send("POST", confirm_url, body=data, headers={
             "Content-Type": "application/x-www-form-urlencoded"})
         confirm_s = time.perf_counter() - started
         if status != 302:
             raise BenchError(f"the import confirmation answered {status}: {body[:300]!r}; see {OUT / 'gunicorn-*.log'}")
     finally:
         client.close()
-    out, _ = run([sys.executable, str(HELPER), "count-imported"], env=env, cwd=cwd, what="counting imported rows")
-    imported = json.loads(out)["imported"]
+    imported = json.loads(helper("count-imported", env=env, cwd=cwd, what="counting imported rows"))["imported"]
     if imported != rows:
         raise BenchError(f"{imported} rows imported, {rows} expected")
     total = preview_s + confirm_s
@@ -492,28 +423,18 @@ def bench_project(label, database_url, cwd, args):
     else:
         django(["manage.py", "migrate", "--noinput"], env=env, cwd=cwd)  # the code may be newer than the data
         result["analyze_s"] = analyze(label, env, cwd)
-    run([sys.executable, str(HELPER), "superuser", SUPERUSER], env=env, cwd=cwd, what="creating the superuser")
-    out, _ = run([sys.executable, str(HELPER), "info"], env=env, cwd=cwd, what="reading slugs")
-    info = json.loads(out)
-    result["info"] = info
+    helper("superuser", SUPERUSER, env=env, cwd=cwd, what="creating the superuser")
+    result["info"] = info = read_info(env, cwd)
     port = free_port()
-    server = Server(f"gunicorn ({label})", [
-        sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-        "--workers", "1", "--timeout", str(SLOW_TIMEOUT), "--graceful-timeout", "5", "--no-control-socket",
-    ], env=env, cwd=cwd, port=port, ready_path="/healthz", log_path=OUT / f"gunicorn-{label}.log")
+    server = serve(f"gunicorn ({label})", gunicorn_command(
+        port, "--workers", "1", "--timeout", str(SLOW_TIMEOUT), "--graceful-timeout", "5",
+    ), env=env, cwd=cwd, port=port, ready_path="/healthz", log_path=OUT / f"gunicorn-{label}.log")
     try:
         pid = server.worker_pid()
         client = Client(port)
         try:
-            result["pages"] = {}
-            for name, path in project_pages(info):
-                result["pages"][name] = page = measure_page(client, path, args.runs, args.warmup)
-                log(f"{label}: {name:<26} median {page['median_ms']:7.1f} ms  p95 {page['p95_ms']:7.1f} ms  "
-                    f"(first request {page['first_ms']:.0f} ms)")
-            log(f"{label}: full CSV")
-            result["csv"] = csv_result = measure_download(client, "/programs/?format=csv", pid, args.csv_runs)
-            log(f"{label}: full CSV {csv_result['median_s']:.2f} s, {csv_result['rows']} rows, "
-                f"worker RSS +{csv_result['rss_growth_mb']:.1f} MB")
+            result.update(measure_pages_and_csv(client, label, project_pages(info), "/programs/?format=csv", pid,
+                                                args, project=True))
         finally:
             client.close()
         if args.import_rows:
@@ -521,7 +442,7 @@ def bench_project(label, database_url, cwd, args):
             result["import"] = imp = admin_import(port, env, cwd, args.import_rows)
             log(f"{label}: import preview {imp['preview_s']:.1f} s + confirm {imp['confirm_s']:.1f} s "
                 f"= {imp['rows_per_s']:.0f} rows/s")
-        result["worker_rss_end_mb"] = rss_kb(pid) / 1024
+        result["worker_rss_end_mb"] = status_kb(pid) / 1024
     finally:
         server.stop()
     return result
@@ -567,7 +488,7 @@ def bench_datasette(sqlite_path, info, args):
     version = subprocess.run([str(python), "-c", "import datasette; print(datasette.__version__)"],
                              capture_output=True, text=True).stdout.strip()
     port = free_port()
-    server = Server("datasette", [
+    server = serve("datasette", [
         str(python), "-m", "datasette", "serve", str(sqlite_path), "-h", "127.0.0.1", "-p", str(port),
         "--setting", "max_csv_mb", "0",  # no cap on the streamed CSV
     ], env=dict(os.environ), cwd=OUT, port=port, ready_path="/-/versions.json", log_path=OUT / "datasette.log")
@@ -593,15 +514,8 @@ def bench_datasette(sqlite_path, info, args):
                 ("sort by start, descending", f"{base}?_sort_desc=start&_size=50"),
                 ("page 500", f"{base}?_sort=name&_size=50&_next={quote(token)}"),
             ]
-            result["pages"] = {}
-            for name, path in pages:
-                result["pages"][name] = page = measure_page(client, path, args.runs, args.warmup)
-                log(f"datasette: {name:<26} median {page['median_ms']:7.1f} ms  p95 {page['p95_ms']:7.1f} ms")
-            log("datasette: full CSV")
-            result["csv"] = csv_result = measure_download(
-                client, f"{base}.csv?_stream=on&_size=max", server.worker_pid(), args.csv_runs)
-            log(f"datasette: full CSV {csv_result['median_s']:.2f} s, {csv_result['rows']} rows, "
-                f"RSS +{csv_result['rss_growth_mb']:.1f} MB")
+            result.update(measure_pages_and_csv(client, "datasette", pages, f"{base}.csv?_stream=on&_size=max",
+                                                server.worker_pid(), args, project=False))
         finally:
             client.close()
     finally:
@@ -707,11 +621,9 @@ def revision(cwd):
     with contextlib.suppress(Exception):
         rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
                              check=True).stdout.strip()
-        if cwd == ROOT:
-            dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                                   capture_output=True, text=True).stdout.strip()
-            return rev + (" + uncommitted changes" if dirty else "")
-        return rev
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True).stdout.strip()
+        return rev + (" + uncommitted changes" if dirty else "")
     return "unknown"
 
 
@@ -770,9 +682,7 @@ def main(argv=None):
             raise BenchError(f"{sqlite_path} does not exist: run once without --only postgresql first")
         info = next((p["info"] for p in results["projects"] if p["database"] == "sqlite"), None)
         if info is None:
-            out, _ = run([sys.executable, str(HELPER), "info"], env=project_env(f"sqlite:///{sqlite_path}"),
-                         cwd=cwd, what="reading slugs")
-            info = json.loads(out)
+            info = read_info(project_env(f"sqlite:///{sqlite_path}"), cwd)
         results["datasette"] = bench_datasette(sqlite_path, info, args)
     results["elapsed_s"] = time.monotonic() - started
     results["load_average_end"] = os.getloadavg()

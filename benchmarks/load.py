@@ -26,13 +26,13 @@ gunicorn and exits with status 3 after ``--hard-timeout`` seconds whatever happe
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import http.client
 import json
 import os
 import platform
 import random
-import signal
 import subprocess
 import sys
 import threading
@@ -41,7 +41,9 @@ import urllib.parse
 from collections import Counter, defaultdict
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from common import (ROOT, BenchError, Server, children, gunicorn_command, loopback_env, percentile, proc_stats,
+                    status_kb)
+
 PYTHON = sys.executable
 
 # A simplified and a traditional spelling of each term: both must find the same records.
@@ -62,14 +64,8 @@ DETAIL_LISTS = {"program": "programs", "county": "counties", "envoy": "envoys", 
 
 
 def server_env(args) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=args.database_url,
-        DEBUG="0",
-        SECRET_KEY="load-benchmark-only",
-        ALLOWED_HOSTS="127.0.0.1,localhost",
-        SECURE_SSL_REDIRECT="0",  # plain HTTP on loopback; the security headers stay on
-        SECURE_COOKIES="0",
+    env = loopback_env(
+        args.database_url, "load-benchmark-only",
         LOG_LEVEL="WARNING",  # the request log line would cost a write per request
         DB_STATEMENT_TIMEOUT=str(args.statement_timeout),
     )
@@ -242,7 +238,7 @@ def route_of(target: str) -> str:
     return shape + ("?" + "&".join(keys) if keys else "")
 
 
-def drive(args, slugs, seconds: float) -> tuple[list[tuple[str, int, float]], float, list[str]]:
+def drive(args, slugs, seconds: float) -> tuple[list[tuple[str, int, float, str]], float, list[str]]:
     stop_at = time.monotonic() + seconds
     clients = [Client(i, args, slugs, stop_at) for i in range(args.connections)]
     started = time.monotonic()
@@ -260,65 +256,21 @@ def drive(args, slugs, seconds: float) -> tuple[list[tuple[str, int, float]], fl
 # The server
 
 
-def start_gunicorn(args, log_path: Path) -> subprocess.Popen:
-    command = [
-        PYTHON, "-m", "gunicorn", "config.wsgi:application",
-        "--bind", f"127.0.0.1:{args.port}",
-        "--workers", str(args.workers),
-        "--worker-class", args.worker_class,
-        "--timeout", "60",
-        "--keep-alive", "5",
-        "--no-control-socket",  # gunicorn 25+ would otherwise create ~/.gunicorn/gunicorn.ctl
-    ]
+def start_gunicorn(args, log_path: Path) -> Server:
+    options = ["--workers", str(args.workers), "--worker-class", args.worker_class, "--timeout", "60",
+               "--keep-alive", "5"]
     if args.worker_class == "gthread":
-        command += ["--threads", str(args.threads)]
-    log = open(log_path, "w")
-    process = subprocess.Popen(command, cwd=ROOT, env=server_env(args), stdout=log, stderr=subprocess.STDOUT,
-                               start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit(f"gunicorn exited with {process.returncode}; see {log_path}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=5)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                conn.close()
-                return process
-        except OSError:
-            pass
-        time.sleep(0.3)
-    stop_gunicorn(process)
-    sys.exit(f"gunicorn did not answer /healthz within 60 s; see {log_path}")
-
-
-def stop_gunicorn(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        process.wait(timeout=10)
+        options += ["--threads", str(args.threads)]
+    return Server("gunicorn", gunicorn_command(args.port, *options), env=server_env(args), cwd=ROOT, port=args.port,
+                  ready_path="/healthz", log_path=log_path, ready_timeout=60)
 
 
 def worker_rss_mb(master_pid: int) -> list[float]:
     """Resident memory of each gunicorn worker (the master's children), from /proc."""
     sizes = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            status = (entry / "status").read_text()
-        except OSError:
-            continue
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        if fields.get("PPid", "").strip() == str(master_pid):
-            sizes.append(int(fields["VmRSS"].split()[0]) / 1024)
+    for pid in children(master_pid):
+        with contextlib.suppress(OSError, BenchError):  # a worker that has just exited
+            sizes.append(status_kb(pid) / 1024)
     return sizes
 
 
@@ -327,20 +279,18 @@ def cpu_seconds(master_pid: int, dbname: str) -> dict[str, dict[int, float]]:
     of the PostgreSQL backends serving ``dbname`` ("database": the app's connections)."""
     ticks = os.sysconf("SC_CLK_TCK")
     found = {"app": {}, "database": {}}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except (OSError, IndexError):
-            continue
+    for pid, fields in proc_stats():
         # After the command name: state, ppid, …; utime and stime are the 12th and 13th of these.
         used = (int(fields[11]) + int(fields[12])) / ticks
-        if entry.name == str(master_pid) or fields[1] == str(master_pid):
-            found["app"][int(entry.name)] = used
-        elif command.startswith("postgres:") and f" {dbname} 127.0.0.1(" in command:  # client backends only
-            found["database"][int(entry.name)] = used
+        if pid == master_pid or fields[1] == str(master_pid):
+            found["app"][pid] = used
+            continue
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if command.startswith("postgres:") and f" {dbname} 127.0.0.1(" in command:  # client backends only
+            found["database"][pid] = used
     return found
 
 
@@ -391,14 +341,6 @@ class MemorySampler(threading.Thread):
 
 # ---------------------------------------------------------------------------
 # Report
-
-
-def percentile(sorted_values: list[float], fraction: float) -> float:
-    """Nearest-rank percentile of already sorted values."""
-    if not sorted_values:
-        return float("nan")
-    rank = max(1, min(len(sorted_values), round(fraction * len(sorted_values) + 0.5)))
-    return sorted_values[rank - 1]
 
 
 def summarize(results, wall: float) -> dict:
@@ -470,12 +412,12 @@ def main(argv=None) -> int:
                              "repeatable. To see what the rest of the mix does without one slow page")
     args = parser.parse_args(argv)
 
-    process = None
+    server = None
 
     def watchdog():
         print(f"\nhard timeout of {args.hard_timeout:g} s reached: stopping", file=sys.stderr, flush=True)
-        if process is not None:
-            stop_gunicorn(process)
+        if server is not None:
+            server.stop()
         os._exit(3)
 
     timer = threading.Timer(args.hard_timeout, watchdog)
@@ -489,17 +431,17 @@ def main(argv=None) -> int:
     print(f"data: {slugs['_counts']}", flush=True)
 
     log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"load-gunicorn-{args.port}.log"
-    process = start_gunicorn(args, log_path)
+    server = start_gunicorn(args, log_path)
     try:
         if args.warmup > 0:
             print(f"warming up for {args.warmup:g} s …", flush=True)
             drive(args, slugs, args.warmup)
         load_before = os.getloadavg()
         print(f"measuring for {args.duration:g} s (load average before: {load_before[0]:.2f}) …", flush=True)
-        sampler = MemorySampler(process.pid)
+        sampler = MemorySampler(server.pid)
         sampler.start()
         dbname = urllib.parse.urlsplit(args.database_url).path.lstrip("/")
-        cpu_sampler, machine_before = CpuSampler(process.pid, dbname), machine_busy_seconds()
+        cpu_sampler, machine_before = CpuSampler(server.pid, dbname), machine_busy_seconds()
         cpu_sampler.start()
         results, wall, error_samples = drive(args, slugs, args.duration)
         sampler.stopped.set()
@@ -507,7 +449,7 @@ def main(argv=None) -> int:
         cpu_used, db_cpu_used = cpu_sampler.used()
         machine_after = machine_busy_seconds()
     finally:
-        stop_gunicorn(process)
+        server.stop()
         timer.cancel()
 
     summary = summarize(results, wall)
@@ -527,10 +469,10 @@ def main(argv=None) -> int:
     print(f"load average (1 min): {load_before[0]:.2f} before, {load_after[0]:.2f} at the end; {os.cpu_count()} CPUs")
     busy = machine_after[0] - machine_before[0]
     total = machine_after[1] - machine_before[1]
-    cpu_per_request = cpu_used / max(1, overall_requests := summary["all"]["requests"]) * 1000
-    db_per_request = db_cpu_used / max(1, overall_requests) * 1000
+    cpu_per_request = cpu_used / max(1, overall["requests"]) * 1000
+    db_per_request = db_cpu_used / max(1, overall["requests"]) * 1000
     print(f"CPU per request: gunicorn {cpu_per_request:.0f} ms, PostgreSQL {db_per_request:.0f} ms "
-          f"({cpu_used:.1f} s and {db_cpu_used:.1f} s over {overall_requests} requests); the whole machine was "
+          f"({cpu_used:.1f} s and {db_cpu_used:.1f} s over {overall['requests']} requests); the whole machine was "
           f"{100 * busy / total:.0f} % busy ({busy:.0f} of {total:.0f} CPU s, this client and everything else "
           "running included)")
     met = overall["errors"] == 0 and overall["p99_ms"] <= 500
@@ -557,4 +499,7 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BenchError as exc:  # gunicorn did not start
+        sys.exit(f"load: {exc}")
