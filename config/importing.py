@@ -471,7 +471,7 @@ class RecordResource(resources.ModelResource):
             # A related row is named by its slug: its derived columns and an article's text stay behind.
             queryset = queryset.defer(*(
                 f"{path}__{name}" for path in cls.export_select_related
-                for name in _heavy_columns(_related_model(queryset.model, path))
+                for name in heavy_columns(related_model(queryset.model, path))
             ))
         if cls.export_prefetch_related:
             # Lookups the list's queryset prefetches already (the counties list: designations) stay as they are.
@@ -480,10 +480,10 @@ class RecordResource(resources.ModelResource):
                 parts = path.split("__")
                 for depth in range(1, len(parts) + 1):
                     lookup = "__".join(parts[:depth])
-                    related = _related_model(queryset.model, lookup)
+                    related = related_model(queryset.model, lookup)
                     # Linked records are exported by slug (SlugManyToManyWidget): read nothing else.
                     rows = (related._base_manager.only("pk", "slug") if hasattr(related, "slug")
-                            else related._base_manager.defer(*_heavy_columns(related)))
+                            else related._base_manager.defer(*heavy_columns(related)))
                     lookups.setdefault(lookup, Prefetch(lookup, queryset=rows))
             queryset = queryset.prefetch_related(*(p for p in lookups.values() if p is not None))
         return queryset
@@ -730,13 +730,13 @@ def duplicates(values) -> set:
     return {value for value, count in Counter(values).items() if count > 1}
 
 
-def _heavy_columns(model) -> list[str]:
+def heavy_columns(model) -> list[str]:
     """Columns an export never needs of a related row, and that can be larger than the row itself:
     the derived search columns, and an article's text."""
     return derived_columns(model) + [f.name for f in model._meta.concrete_fields if f.name == "text"]
 
 
-def _related_model(model, path):
+def related_model(model, path):
     for part in path.split("__"):
         model = model._meta.get_field(part).related_model
     return model

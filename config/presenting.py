@@ -12,7 +12,7 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from config.importing import _heavy_columns, _related_model
+from config.importing import heavy_columns, related_model
 from config.records import format_partial_date
 
 
@@ -147,9 +147,9 @@ def linked_only(queryset, *related):
     (a source's search text holds its whole article again). The same columns the exports leave behind.
     """
     model = queryset.model
-    heavy = _heavy_columns(model)
+    heavy = heavy_columns(model)
     for path in related:
-        heavy += [f"{path}__{name}" for name in _heavy_columns(_related_model(model, path))]
+        heavy += [f"{path}__{name}" for name in heavy_columns(related_model(model, path))]
     return queryset.select_related(*related).defer(*heavy)
 
 
