@@ -388,7 +388,7 @@ class ListFilterSet(django_filters.FilterSet):
         whole = type(self)(data={}, queryset=self.queryset, request=self.request)
         whole.is_valid()
         key = f"facets-{limit}"
-        facets = cached_counts(whole, {key: lambda: whole.count_facets(limit, time_limit=False)})[key]
+        facets = cached_counts(whole.facet_key_parts(), {key: lambda: whole.count_facets(limit, time_limit=False)})[key]
         facet = next(f for f in facets if f.name == name)
         return [(c.value, c.label, c.count) for c in facet.choices]
 
@@ -455,9 +455,9 @@ FACET_GENERATION_KEY = "facets:generation"
 WATCHED_APPS = {"programs", "counties", "envoys"}
 
 
-def cached_counts(filterset, wanted) -> dict:
-    """``{name: count()}`` for each ``name: count`` of ``wanted`` (the list's total, its facets) for
-    the filters of ``filterset``, through the cache.
+def cached_counts(key_parts, wanted) -> dict:
+    """``{name: count()}`` for each ``name: count`` of ``wanted`` (a list's total, its facets), through
+    the cache, under ``key_parts`` (what the counts depend on: a FilterSet's ``facet_key_parts()``).
 
     The cache is the database one every replica shares; the total and the facets of one set of
     filters share an entry, read in the same query as the data generation. Each entry carries
@@ -466,7 +466,7 @@ def cached_counts(filterset, wanted) -> dict:
     Entries also expire after ``FACET_CACHE_SECONDS`` (default 300) in case rows are changed
     behind Django's back.
     """
-    digest = hashlib.sha256(json.dumps(filterset.facet_key_parts(), ensure_ascii=False).encode()).hexdigest()
+    digest = hashlib.sha256(json.dumps(key_parts, ensure_ascii=False).encode()).hexdigest()
     key = f"counts:{digest[:40]}"
     try:
         found = cache.get_many([FACET_GENERATION_KEY, key])
@@ -633,7 +633,7 @@ class ListExportMixin:
         wanted = {"total": queryset.count}
         if fmt == "html":
             wanted[f"facets-{FACET_LIMIT}"] = lambda: self.filterset.count_facets(FACET_LIMIT)
-        counts = cached_counts(self.filterset, wanted)
+        counts = cached_counts(self.filterset.facet_key_parts(), wanted)
         total = counts["total"]
         pages = max(1, -(-total // self.per_page))
         if self.page_number > pages:

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_safe
 from django.views.generic import DetailView, TemplateView
 
 from config.context_processors import LISTS
-from config.listing import MAX_Q_LENGTH
+from config.listing import MAX_Q_LENGTH, cached_counts
 from config.presenting import linked_only
 from config.search import search
 from counties.models import County
@@ -45,12 +45,18 @@ class HomeView(TemplateView):
 
     def get_context_data(self, **kwargs):
         q = self.request.GET.get("q", "").replace("\x00", "")[:MAX_Q_LENGTH].strip()
+        wanted = {}
+        for key, model in self.models.items():
+            wanted[key] = model.objects.count
+            if q:
+                wanted[f"{key}-matches"] = lambda model=model: search(model.objects.all(), q).count()
+        # Counted once per search (and per data generation) for every visitor, like the lists' totals.
+        counts = cached_counts(["home", q], wanted)
         lists = []
         for key, url_name, label in LISTS:
-            queryset = self.models[key].objects.all()
-            item = {"key": key, "label": label, "url": reverse(url_name), "count": queryset.count()}
+            item = {"key": key, "label": label, "url": reverse(url_name), "count": counts[key]}
             if q:
-                item["matches"] = search(queryset, q).count()
+                item["matches"] = counts[f"{key}-matches"]
             lists.append(item)
         largest = linked_only(Outcome.objects.largest_in("元"), "program", "fund", "county", "source")[:6]
         return super().get_context_data(lists=lists, q=q, largest=list(largest), **kwargs)
