@@ -89,6 +89,18 @@ def pytest_runtest_setup(item):
 
 
 # ---------------------------------------------------------------------------
+# The counts cache lives in process memory (CACHES["counts"]): each test starts with it empty, as
+# each test starts with its own database (and its own data generation).
+
+
+@pytest.fixture(autouse=True)
+def _empty_counts_cache():
+    from django.core.cache import caches
+
+    caches["counts"].clear()
+
+
+# ---------------------------------------------------------------------------
 # Users
 
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import django_filters
 from django import forms
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, OperationalError, connections, transaction
 from django.db.models import Count, F, IntegerField, OuterRef, Q, Subquery
@@ -354,7 +354,7 @@ class ListFilterSet(django_filters.FilterSet):
 
     def count_facets(self, limit, time_limit=True) -> list[Facet]:
         """Each facet's choices with their counts under the other filters, one query per facet
-        (the view keeps them in the shared cache, see :func:`cached_counts`).
+        (the view keeps them in the cache, see :func:`cached_counts`).
 
         A facet whose count takes longer than ``FACET_TIME_LIMIT_MS`` (default 200, as Datasette's
         ``facet_time_limit_ms``) is cut off and offered with the choices of the unfiltered list,
@@ -459,35 +459,33 @@ def cached_counts(key_parts, wanted) -> dict:
     """``{name: count()}`` for each ``name: count`` of ``wanted`` (a list's total, its facets), through
     the cache, under ``key_parts`` (what the counts depend on: a FilterSet's ``facet_key_parts()``).
 
-    The cache is the database one every replica shares; the total and the facets of one set of
-    filters share an entry, read in the same query as the data generation. Each entry carries
-    the generation it was counted at; any save, delete or link change in the data apps starts a
-    new generation (after its transaction commits), so counts are never older than the data.
-    Entries also expire after ``FACET_CACHE_SECONDS`` (default 300) in case rows are changed
-    behind Django's back.
+    The counts are kept in this process's memory (``CACHES["counts"]``), so a page view writes
+    nothing to the database; the total and the facets of one set of filters share an entry. Each
+    entry carries the data generation it was counted at, read from the database cache every
+    process and replica shares: any save, delete or link change in the data apps starts a new
+    generation there (after its transaction commits), so counts are never older than the data,
+    whichever process made the change. Entries also expire after ``FACET_CACHE_SECONDS``
+    (default 300) in case rows are changed behind Django's back.
     """
     digest = hashlib.sha256(json.dumps(key_parts, ensure_ascii=False).encode()).hexdigest()
     key = f"counts:{digest[:40]}"
     try:
-        found = cache.get_many([FACET_GENERATION_KEY, key])
+        generation = cache.get(FACET_GENERATION_KEY, "0")
     except DatabaseError:  # no cache table yet: count every time rather than fail the page
         return {name: count() for name, count in wanted.items()}
-    generation = found.get(FACET_GENERATION_KEY, "0")
-    entry = found.get(key)
+    store = caches["counts"]
+    entry = store.get(key)
     values = dict(entry[1]) if entry is not None and entry[0] == generation else {}
     missing = [name for name in wanted if name not in values]
     for name in missing:
         values[name] = wanted[name]()
     if missing:
-        try:
-            cache.set(key, (generation, values), settings.FACET_CACHE_SECONDS)
-        except DatabaseError:
-            pass
+        store.set(key, (generation, values), settings.FACET_CACHE_SECONDS)
     return {name: values[name] for name in wanted}
 
 
 def new_data_generation():
-    """Every cached facet count is out of date from now on."""
+    """Every cached count, in every process, is out of date from now on (the one write to the cache)."""
     cache.set(FACET_GENERATION_KEY, uuid.uuid4().hex, None)
 
 

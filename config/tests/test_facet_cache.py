@@ -5,6 +5,7 @@ import re
 import pytest
 
 from config.listing import new_data_generation
+from config.tests.browsing import world  # noqa: F401  (world is a fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -75,3 +76,35 @@ def test_one_new_generation_per_transaction_however_many_rows(make_program, djan
         for n in range(20):
             make_program(slug=f"p{n}", name=f"项目{n}")
     assert len(callbacks) == 1
+
+
+# ---------------------------------------------------------------------------
+# Public reads write nothing: the counts live in a per-process cache, not in the database
+
+WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.I)
+
+PUBLIC_PAGES = [
+    "/", "/?q=电商", "/?q=puan",
+    "/programs/", "/programs/?area=dianshang&province=guizhou-sheng", "/programs/?q=脫貧&sort=-start",
+    "/programs/?format=json&county=puan-xian", "/programs/?format=csv&area=jiaoyu",
+    "/funds/?area=jiaoyu", "/counties/?designation=sanqu-sanzhou", "/envoys/?role=peixun",
+    "/outcomes/?unit=元&sort=-value", "/sources/?script=traditional",
+    "/programs/dianshangtuopin/", "/funds/alibabatuopin-jijin/", "/counties/puan-xian/",
+    "/envoys/niushaolong/", "/outcomes/puan-sales-2019/", "/sources/alibabatuopinjijindewunian/",
+]
+
+
+def test_anonymous_page_views_write_nothing_to_the_database(client, world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    new_data_generation()  # as after any edit: the generation is in the shared cache
+    for language in ("zh-hans", "en"):
+        for path in PUBLIC_PAGES:
+            with CaptureQueriesContext(connection) as queries:
+                response = client.get(path, HTTP_ACCEPT_LANGUAGE=language)
+                assert response.status_code == 200, path
+                if response.streaming:
+                    b"".join(response.streaming_content)  # the test client closes it at the end
+            writes = [q["sql"] for q in queries.captured_queries if WRITE.match(q["sql"])]
+            assert writes == [], (path, writes)
