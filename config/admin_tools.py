@@ -18,7 +18,7 @@ import tablib
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.http import HttpResponseRedirect
 from django.utils.text import capfirst
@@ -221,6 +221,11 @@ STALE_MESSAGE = _(
     "make yours."
 )
 
+NO_VERSION_MESSAGE = _(
+    "This form does not say which version of the record it was opened at, so saving it could "
+    "overwrite someone else's change. Nothing was saved. Open the record again, then make your change."
+)
+
 
 def precision_pairs(model) -> list[str]:
     """Names of the date fields that keep a precision beside them (``start`` ↔ ``start_precision``)."""
@@ -279,7 +284,9 @@ class RecordForm(forms.ModelForm):
                 setattr(self.instance, f"{name}_precision", precision)
         if self.instance.pk and isinstance(self.instance, Record):
             loaded = cleaned.get("loaded_version")
-            if loaded is not None and loaded != self.instance.version:
+            if loaded is None:  # a form that does not say what it was opened at may overwrite anything
+                raise ValidationError(NO_VERSION_MESSAGE, code="stale")
+            if loaded != self.instance.version:
                 raise ValidationError(
                     STALE_MESSAGE % {"loaded": loaded, "current": self.instance.version}, code="stale"
                 )
@@ -325,6 +332,12 @@ def save_record(form, obj):
 
 # ---------------------------------------------------------------------------
 # The base admin
+
+
+def refuse_writes(request):
+    """History pages only show: any method but GET and HEAD is refused (403), whoever asks."""
+    if request.method not in ("GET", "HEAD"):
+        raise PermissionDenied
 
 
 class RecordInlineMixin(PartialDateAdminMixin):
@@ -409,6 +422,22 @@ class RecordAdmin(PartialDateAdminMixin, ImportExportModelAdmin, SimpleHistoryAd
             messages.error(request, _("Someone else changed this record since you opened it. Nothing was saved; "
                                       "here it is as it is now."))
             return HttpResponseRedirect(request.path)
+
+    # -- history: read-only ------------------------------------------------
+
+    def history_view(self, request, object_id, extra_context=None):
+        refuse_writes(request)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # django-simple-history saves any valid POST to this page after checking only the view
+        # permission, and through a form loaded from the old version (so the version check
+        # compares the old version with itself). Reverting is done by editing the record.
+        refuse_writes(request)
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def revert_disabled(self, request, obj=None):
+        return True  # no Revert button: the page would refuse the POST anyway
 
     # -- import -------------------------------------------------------------
 

@@ -244,7 +244,9 @@ IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"
 # on another one. The default cache (CACHES, above) lives in the database every replica shares.
 IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.CacheStorage"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"
-# Reverting from the history page would bypass the version check: edit instead.
+# History pages are read-only: reverting from them would bypass the version check, so there is no
+# Revert button and config.admin_tools.RecordAdmin refuses any POST to them (403), whatever this
+# setting says. To undo a change, edit the record.
 SIMPLE_HISTORY_REVERT_DISABLED = True
 
 # --- Logging ------------------------------------------------------------------

@@ -289,3 +289,90 @@ def test_history_keeps_many_to_many_changes(editor_client, world, make_county):
     assert sorted(row.county.slug for row in record.counties.all()) == ["puan-xian", "wangmo-xian"]
     page = editor_client.get(admin_url(Program, "history", program.pk)).content.decode()
     assert "counties" in page
+
+
+# ---------------------------------------------------------------------------
+# History pages are read-only: no POST to them saves anything (a revert is an edit)
+
+
+def history_form_url(obj, record):
+    return admin_url(type(obj), "simple_history", obj.pk, record.history_id)
+
+
+def history_form_data(response):
+    """What the history page's form would send back, as form_data() does for a change form."""
+    form = response.context["adminform"].form
+    data = {}
+    for name, field in form.fields.items():
+        value = form[name].value()
+        if value is None:
+            continue
+        if isinstance(value, (list, tuple)):
+            data[name] = [str(v) for v in value]
+        elif isinstance(value, bool):
+            if value:
+                data[name] = "on"
+        else:
+            data[name] = value
+    return data
+
+
+@pytest.mark.parametrize("model,key,field", [
+    (Program, "program", "name"),
+    (Outcome, "outcome", "value_printed"),
+    (Fund, "fund", "name"),
+])
+def test_a_viewer_cannot_change_a_record_through_its_history_page(viewer_client, world, model, key, field):
+    obj = world[key]
+    records = obj.history.count()
+    url = history_form_url(obj, obj.history.first())
+    page = viewer_client.get(url)
+    assert page.status_code == 200
+    data = history_form_data(page)
+    for version in (str(obj.version), ""):
+        data.update({field: "999亿元", "loaded_version": version})
+        assert viewer_client.post(url, data).status_code == 403
+    fresh = model.objects.get(pk=obj.pk)
+    assert (getattr(fresh, field), fresh.version) == (getattr(obj, field), obj.version)
+    assert obj.history.count() == records
+
+
+@pytest.mark.parametrize("loaded_version", ["", "1", "2"])
+def test_an_editor_cannot_revert_through_the_history_page(editor_client, world, loaded_version):
+    """Reverting would skip the version check (blank version) or move the version backwards."""
+    fund = world["fund"]
+    url = admin_url(Fund, "change", fund.pk)
+    data = form_data(editor_client.get(url))
+    data["summary"] = "第二版"
+    assert editor_client.post(url, data).status_code == 302
+    first = fund.history.earliest()
+    page = editor_client.get(history_form_url(fund, first))
+    assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
+    data = history_form_data(page)
+    data["loaded_version"] = loaded_version
+    assert editor_client.post(history_form_url(fund, first), data).status_code == 403
+    fund.refresh_from_db()
+    assert (fund.summary, fund.version) == ("第二版", 2)
+
+
+def test_a_history_list_accepts_no_post(viewer_client, editor_client, world):
+    fund = world["fund"]
+    assert editor_client.post(admin_url(Fund, "history", fund.pk), {"name": "x"}).status_code == 403
+
+
+def test_a_change_without_the_version_it_was_opened_at_is_refused(editor_client, world):
+    """A blank or missing ``loaded_version`` is stale, not a licence to skip the check."""
+    fund = world["fund"]
+    url = admin_url(Fund, "change", fund.pk)
+    data = form_data(editor_client.get(url))
+    data["summary"] = "没有版本号"
+    for version in ("", None):
+        if version is None:
+            del data["loaded_version"]
+        else:
+            data["loaded_version"] = version
+        response = editor_client.post(url, data)
+        assert response.status_code == 200
+        assert "Nothing was saved" in response.content.decode()
+    fresh = Fund.objects.get(pk=fund.pk)
+    assert (fresh.summary, fresh.version) == (fund.summary, 1)
