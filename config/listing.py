@@ -11,7 +11,8 @@ A list view is configuration (see ../shared/STYLE.md)::
 The FilterSet decides the rows and their order (``q``, slug filters, ``year_from``/``year_to``,
 ``sort``); the Resource decides the columns of the CSV and JSON; the mixin only picks the format.
 HTML, CSV and JSON all come from the same ``filterset.qs``, so they cannot disagree; the CSV has
-every row (streamed in chunks), the JSON and the HTML one page of it.
+every row (streamed in chunks), the JSON and the HTML one page of it. A HEAD of a CSV or JSON export
+gets its headers only: no rows are read, nothing is counted and no export slot is taken.
 
 A value that cannot be understood (``page=abc``, ``year_from=20x9``, an unknown slug or sort
 column, ``format=xml``) gives a 400 naming the parameter, in the page's language; unknown
@@ -624,6 +625,8 @@ class ListExportMixin:
         if errors:
             return self.bad_request(errors, fmt)
 
+        if fmt != "html" and request.method == "HEAD":
+            return self.export_head(fmt)
         queryset = self.filterset.qs
         if fmt == "csv":
             return self.csv_response(queryset)
@@ -728,6 +731,15 @@ class ListExportMixin:
         queryset = self.resource_class.prepare_export_queryset(queryset)
         for obj in queryset.iterator(chunk_size=CSV_CHUNK_SIZE):
             yield writer.writerow(resource.export_row(obj))
+
+    def export_head(self, fmt):
+        """HEAD of a CSV or JSON export: its headers, with no rows read or counted (no Content-Length:
+        the GET's CSV is streamed; its JSON's length is not known without building it)."""
+        if fmt == "csv":
+            response = StreamingHttpResponse([], content_type="text/csv; charset=utf-8")
+            response["Content-Disposition"] = f'attachment; filename="{self.csv_filename()}"'
+            return response
+        return StreamingHttpResponse([], content_type="application/json")
 
     def csv_response(self, queryset):
         response = StreamingHttpResponse(

@@ -7,8 +7,9 @@ cap on concurrent full exports.
   Every other log line written while the request runs carries the same ``request_id``.
 - ``client_ip(request)``: the client's address, from ``X-Forwarded-For`` only when
   ``BEHIND_PROXY`` is on (django-axes uses it for its per-address lockout).
-- ``ExportLimitMiddleware``: at most ``EXPORT_CONCURRENCY`` ``?format=csv|json`` responses stream
-  at once per process; one more gets 429 and ``Retry-After``.
+- ``ExportLimitMiddleware``: at most ``EXPORT_CONCURRENCY`` ``GET ?format=csv|json`` responses
+  stream at once per process; one more gets 429 and ``Retry-After``. A HEAD takes no slot: the list
+  views answer it with the headers alone, without running the export.
 - ``JsonFormatter`` / ``RequestIdFilter``: the log format settings.LOGGING uses.
 """
 
@@ -163,7 +164,9 @@ def export_limiter() -> ExportLimiter:
 
 
 def is_full_export(request) -> bool:
-    return request.method in ("GET", "HEAD") and request.GET.get("format") in ("csv", "json")
+    # Not HEAD: ListExportMixin answers it with headers only (a WSGI server would otherwise run the
+    # whole export for a body it then drops, holding a slot all the while).
+    return request.method == "GET" and request.GET.get("format") in ("csv", "json")
 
 
 def too_many_exports_response() -> HttpResponse:
@@ -195,7 +198,8 @@ class ExportLimitMiddleware:
             release()
             raise
         if getattr(response, "streaming", False):
-            # The WSGI server calls close() once the last byte is sent (or the client went away).
+            # The WSGI server calls close() once the last byte is sent or the client went away, read or
+            # not (PEP 3333); close() runs every resource closer, the generator's too.
             response._resource_closers.append(release)
         else:
             release()

@@ -167,3 +167,34 @@ def test_full_exports_beyond_the_cap_get_429_until_one_finishes(client, settings
     again = client.get("/programs/?format=csv")
     assert again.status_code == 200
     again.close()
+
+
+def test_head_on_an_export_answers_headers_only_and_takes_no_slot(client, settings, db, monkeypatch):
+    """HEAD runs no export (no rows, no count) and holds no slot: two HEADs left open, then a GET export is 200."""
+    from config import listing
+
+    settings.EXPORT_CONCURRENCY = 2
+    started = []
+    csv_rows = listing.ListExportMixin.csv_rows
+    cached_counts = listing.cached_counts
+    monkeypatch.setattr(listing.ListExportMixin, "csv_rows",
+                        lambda self, queryset: started.append("csv rows") or csv_rows(self, queryset))
+    monkeypatch.setattr(listing, "cached_counts",
+                        lambda *args, **kwargs: started.append("count") or cached_counts(*args, **kwargs))
+
+    heads = [client.head("/outcomes/?format=csv"), client.head("/outcomes/?format=csv"),
+             client.head("/programs/?format=json&per_page=200")]  # never read, never closed
+    assert [response.status_code for response in heads] == [200, 200, 200]
+    assert heads[0]["Content-Type"] == "text/csv; charset=utf-8"
+    assert heads[0]["Content-Disposition"].startswith('attachment; filename="outcomes-')
+    assert heads[2]["Content-Type"] == "application/json"
+    assert started == []
+    assert client.head("/outcomes/?format=csv&page=abc").status_code == 400  # still checked
+
+    response = client.get("/outcomes/?format=csv")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content).startswith("\ufeff".encode())  # closed once read
+    assert started == ["csv rows"]
+    assert client.get("/programs/?format=json").status_code == 200
+    for head in heads:
+        assert b"".join(head.streaming_content if head.streaming else [head.content]) == b""
