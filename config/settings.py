@@ -191,18 +191,24 @@ CACHES = {
 }
 
 # --- Authentication -----------------------------------------------------------
-# django-axes: AXES_FAILURE_LIMIT wrong passwords in a row lock the account name, and separately the
-# client address, for AXES_COOLOFF_MINUTES. Staff lift a lockout in the admin (Axes › Access
-# attempts: delete the row) or with `manage.py axes_reset` / `axes_reset_username NAME`.
+# django-axes (config/lockout.py): AXES_FAILURE_LIMIT wrong passwords for one account name from one
+# client address lock that name from that address only (the same name still logs in from elsewhere, so
+# nobody can lock the real admin out); AXES_ADDRESS_FAILURE_LIMIT wrong passwords from one address,
+# whatever the names, lock the address. Both last AXES_COOLOFF_MINUTES. Staff lift a lockout in the
+# admin (Axes › Access attempts: delete the rows) or with `manage.py axes_reset_username NAME` /
+# `axes_reset_ip ADDRESS`.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_ADDRESS_FAILURE_LIMIT = env_int("AXES_ADDRESS_FAILURE_LIMIT", 20)
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # the pair; the address alone: config.lockout
+AXES_HANDLER = "config.lockout.PairAndAddressHandler"
+AXES_LOCKOUT_CALLABLE = "config.lockout.lockout_response"
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "lockout.html"
+AXES_LOCKOUT_TEMPLATE = "lockout.html"  # rendered by config.lockout.lockout_response
 AXES_CLIENT_IP_CALLABLE = "config.middleware.client_ip"
 AXES_VERBOSE = False  # the request log line says enough
 AUTH_PASSWORD_VALIDATORS = [

@@ -303,7 +303,7 @@ def history_form_data(response):
     """What the history page's form would send back, as form_data() does for a change form."""
     form = response.context["adminform"].form
     data = {}
-    for name, field in form.fields.items():
+    for name in form.fields:
         value = form[name].value()
         if value is None:
             continue
