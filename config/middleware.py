@@ -10,6 +10,11 @@ cap on concurrent full exports.
 - ``ExportLimitMiddleware``: at most ``EXPORT_CONCURRENCY`` ``GET ?format=csv|json`` responses
   stream at once per process; one more gets 429 and ``Retry-After``. A HEAD takes no slot: the list
   views answer it with the headers alone, without running the export.
+- ``PermissionsPolicyMiddleware``: a ``Permissions-Policy`` header on every response, denying the
+  browser features the site never uses (``settings.PERMISSIONS_POLICY``).
+- ``SessionRenewMiddleware``: a logged-in session ends ``SESSION_COOKIE_AGE`` seconds after its last
+  renewal; an admin page renews it, at most once every ``SESSION_RENEW_SECONDS``. Public pages never
+  touch the session, so they write nothing.
 - ``JsonFormatter`` / ``RequestIdFilter``: the log format settings.LOGGING uses.
 """
 
@@ -89,6 +94,66 @@ def _loaded_user_id(user):
     if user is None or wrapped is empty or not getattr(wrapped, "is_authenticated", False):
         return None
     return wrapped.pk
+
+
+# ---------------------------------------------------------------------------
+# Headers and sessions
+
+
+def permissions_policy_header(policy: dict[str, list[str]]) -> str:
+    """``{"camera": [], "fullscreen": ["self"]}`` → ``camera=(), fullscreen=(self)``."""
+    return ", ".join(f"{feature}=({' '.join(allowed)})" for feature, allowed in policy.items())
+
+
+class PermissionsPolicyMiddleware:
+    """Sets ``Permissions-Policy`` (Django's SecurityMiddleware does not) unless a view set its own."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        header = permissions_policy_header(getattr(settings, "PERMISSIONS_POLICY", {}))
+        if header and "Permissions-Policy" not in response:
+            response["Permissions-Policy"] = header
+        return response
+
+
+SESSION_RENEWED_KEY = "_renewed"  # when an admin page last renewed the session (seconds since the epoch)
+
+
+class SessionRenewMiddleware:
+    """An idle timeout without a session write on every request.
+
+    The session expires ``SESSION_COOKIE_AGE`` seconds after it was last saved (in the database and
+    in the cookie's Max-Age). A successful admin request by a logged-in user saves it again when the
+    last renewal is ``SESSION_RENEW_SECONDS`` old or more, so the session ends after that long
+    without admin use (give or take the renewal interval). Other paths never read the session here.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self._admin_prefix = None
+
+    def admin_prefix(self) -> str:
+        if self._admin_prefix is None:
+            from django.urls import reverse
+
+            self._admin_prefix = reverse("admin:index")
+        return self._admin_prefix
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        session = getattr(request, "session", None)
+        if session is None or response.status_code >= 500 or not request.path.startswith(self.admin_prefix()):
+            return response
+        from django.contrib.auth import SESSION_KEY
+
+        if SESSION_KEY in session:  # logged in (and not just logged out)
+            now = time.time()
+            if now - session.get(SESSION_RENEWED_KEY, 0) >= settings.SESSION_RENEW_SECONDS:
+                session[SESSION_RENEWED_KEY] = now
+        return response
 
 
 class RequestIdFilter(logging.Filter):

@@ -145,3 +145,111 @@ def test_every_script_and_stylesheet_is_served_by_this_site(superuser_client):
     for url in re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', html):
         assert url.startswith("/"), url
         assert not url.startswith("//"), url
+
+
+# ---------------------------------------------------------------------------
+# Permissions-Policy: the browser features the site never uses are denied on every response
+
+NEVER_USED = ("camera", "microphone", "geolocation", "payment", "usb", "serial", "hid", "midi",
+              "display-capture", "accelerometer", "gyroscope", "magnetometer", "xr-spatial-tracking")
+
+
+def permissions_policy(response) -> dict[str, str]:
+    header = response["Permissions-Policy"]
+    return dict(part.strip().split("=", 1) for part in header.split(",") if part.strip())
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/", "/admin/login/", "/static/js/admin-csp.js", "/no-such-page/"])
+def test_permissions_policy_denies_what_the_site_never_uses(client, db, path):
+    response = client.get(path)
+    assert response.status_code in (200, 404), path
+    policy = permissions_policy(response)
+    for feature in NEVER_USED:
+        assert policy.get(feature) == "()", (path, feature)
+
+
+# ---------------------------------------------------------------------------
+# Sessions end after a working day without admin use; using the admin keeps them alive; public pages
+# never write them
+
+
+def test_session_idle_timeout_is_a_working_day_and_configurable():
+    code = "from django.conf import settings as s; print(s.SESSION_COOKIE_AGE, s.SESSION_EXPIRE_AT_BROWSER_CLOSE)"
+    default = start_django(code, SECRET_KEY=STRONG_KEY)
+    assert default.stdout.split() == ["28800", "False"], default.stderr
+    hour = start_django(code, SECRET_KEY=STRONG_KEY, SESSION_IDLE_MINUTES="60")
+    assert hour.stdout.split() == ["3600", "False"], hour.stderr
+
+
+@pytest.fixture
+def logged_in(client, django_user_model):
+    """A staff member logged in through the login form; returns (client, their session row)."""
+    from django.contrib.sessions.models import Session
+
+    django_user_model.objects.create_user("staff", password="staff-password", is_staff=True)
+    response = client.post("/admin/login/?next=/admin/", {"username": "staff", "password": "staff-password"})
+    assert response.status_code == 302
+    assert response.cookies["sessionid"]["max-age"] == 8 * 3600
+    return client, Session.objects.get(session_key=client.cookies["sessionid"].value)
+
+
+def idle_for(session, hours, settings):
+    """Pretend the session was last renewed ``hours`` ago."""
+    import datetime
+    import time
+
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    from config.middleware import SESSION_RENEWED_KEY
+
+    store = SessionStore(session_key=session.session_key)
+    store[SESSION_RENEWED_KEY] = time.time() - hours * 3600
+    store.save()
+    expires = timezone.now() + datetime.timedelta(seconds=settings.SESSION_COOKIE_AGE) - datetime.timedelta(hours=hours)
+    Session.objects.filter(pk=session.pk).update(expire_date=expires)
+    return expires
+
+
+def test_a_session_idle_for_a_working_day_is_ended(logged_in, settings):
+    client, session = logged_in
+    assert client.get("/admin/").status_code == 200
+    idle_for(session, 8.01, settings)
+    response = client.get("/admin/")
+    assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+
+
+def test_using_the_admin_renews_the_session(logged_in, settings):
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    client, session = logged_in
+    expires = idle_for(session, 7, settings)
+    response = client.get("/admin/")
+    assert response.status_code == 200
+    renewed = Session.objects.get(pk=session.pk).expire_date
+    assert renewed > expires + timezone.timedelta(hours=6.9)
+    assert response.cookies["sessionid"]["max-age"] == 8 * 3600
+    # Within a few minutes of the last renewal, an admin page does not write the session again.
+    again = client.get("/admin/")
+    assert "sessionid" not in again.cookies or again.cookies["sessionid"].value == ""
+    assert Session.objects.get(pk=session.pk).expire_date == renewed
+
+
+def test_public_pages_do_not_write_the_session(logged_in, settings, client):
+    from django.contrib.sessions.models import Session
+
+    staff, session = logged_in
+    expires = idle_for(session, 7, settings)
+    for path in ("/", "/programs/", "/healthz"):
+        assert staff.get(path).status_code == 200, path
+    assert Session.objects.get(pk=session.pk).expire_date == expires
+    # Anonymous visitors get no session at all.
+    from django.test import Client
+
+    before = Session.objects.count()
+    anonymous = Client()
+    for path in ("/", "/programs/"):
+        assert "sessionid" not in anonymous.get(path).cookies
+    assert Session.objects.count() == before
