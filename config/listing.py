@@ -46,7 +46,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from config.search import derived_columns, search, search_is_common
+from config.search import derived_columns, search, search_is_common, search_terms
 
 FORMATS = ("html", "csv", "json")
 DEFAULT_PER_PAGE = 50
@@ -347,11 +347,17 @@ class ListFilterSet(django_filters.FilterSet):
     def facet_key_parts(self):
         """What the facet counts depend on: the list, the language and every filter except the sort."""
         sort = self.sort_filter
-        params = sorted(
-            (name, str(value).strip()) for name, value in self.data.items()
-            if name in self.filters and (sort is None or self.filters[name] is not sort) and str(value).strip()
-        )
-        return [self._meta.model._meta.label, translation.get_language() or "", params]
+        params = []
+        for name, value in self.data.items():
+            if name not in self.filters or self.filters[name] is sort:
+                continue
+            text = str(value).strip()
+            if isinstance(self.filters[name], SearchFilter):
+                # The terms searched, not the words typed: ``q=%`` is the whole list, ``脫貧`` is ``脱贫``.
+                text = " ".join(search_terms(text)[0])
+            if text:
+                params.append((name, text))
+        return [self._meta.model._meta.label, translation.get_language() or "", sorted(params)]
 
     def count_facets(self, limit, time_limit=True) -> list[Facet]:
         """Each facet's choices with their counts under the other filters, one query per facet
@@ -456,7 +462,7 @@ FACET_GENERATION_KEY = "facets:generation"
 WATCHED_APPS = {"programs", "counties", "envoys"}
 
 
-def cached_counts(key_parts, wanted) -> dict:
+def cached_counts(key_parts, wanted, exact=()) -> dict:
     """``{name: count()}`` for each ``name: count`` of ``wanted`` (a list's total, its facets), through
     the cache, under ``key_parts`` (what the counts depend on: a FilterSet's ``facet_key_parts()``).
 
@@ -466,7 +472,8 @@ def cached_counts(key_parts, wanted) -> dict:
     process and replica shares: any save, delete or link change in the data apps starts a new
     generation there (after its transaction commits), so counts are never older than the data,
     whichever process made the change. Entries also expire after ``FACET_CACHE_SECONDS``
-    (default 300) in case rows are changed behind Django's back.
+    (default 300) in case rows are changed behind Django's back. The names in ``exact`` are
+    counted again when the entry holds only a bound for them (:class:`MoreThan`).
     """
     digest = hashlib.sha256(json.dumps(key_parts, ensure_ascii=False).encode()).hexdigest()
     key = f"counts:{digest[:40]}"
@@ -477,12 +484,42 @@ def cached_counts(key_parts, wanted) -> dict:
     store = caches["counts"]
     entry = store.get(key)
     values = dict(entry[1]) if entry is not None and entry[0] == generation else {}
-    missing = [name for name in wanted if name not in values]
+    missing = [name for name in wanted if name not in values or (name in exact and isinstance(values[name], MoreThan))]
     for name in missing:
         values[name] = wanted[name]()
     if missing:
         store.set(key, (generation, values), settings.FACET_CACHE_SECONDS)
     return {name: values[name] for name in wanted}
+
+
+class MoreThan(int):
+    """A total known only to be larger than this number: its count ran past its time limit."""
+
+
+COUNT_FLOOR = 1000
+
+
+def bounded_count(queryset) -> int:
+    """``queryset.count()`` when it takes at most ``FACET_TIME_LIMIT_MS``; else, counted again up to
+    ``COUNT_FLOOR`` rows within the same limit, ``MoreThan(COUNT_FLOOR)`` (or the exact count when
+    there are fewer), and ``MoreThan(0)`` when even that is too slow. A count of every matching row
+    can take seconds on a large table (4 s after the cache expired, in review), for anyone who
+    asks for a new combination of filters; the page then says "more than 1,000" and its pages
+    still work (see ``ListExportMixin.get``).
+    """
+    limit = settings.FACET_TIME_LIMIT_MS
+    try:
+        with query_time_limit(limit):
+            return queryset.count()
+    except QueryTimedOut:
+        pass
+    try:
+        with query_time_limit(limit):
+            # Keys only: a list's per-row counts (correlated subqueries) would be computed for nothing.
+            found = queryset.order_by().values("pk")[: COUNT_FLOOR + 1].count()
+    except QueryTimedOut:
+        return MoreThan(0)
+    return found if found <= COUNT_FLOOR else MoreThan(COUNT_FLOOR)
 
 
 def new_data_generation():
@@ -586,6 +623,14 @@ def parse_positive(params, name, default, maximum=None) -> int:
     return number
 
 
+def search_notices(q) -> list[str]:
+    """A visible notice for each word of ``q`` the search leaves out (see config.search.search_terms)."""
+    return [
+        _("“%(word)s” was left out of the search: a search word needs a letter or a digit.") % {"word": word[:60]}
+        for word in search_terms(q)[1]
+    ]
+
+
 class ListExportMixin:
     """One filtered, sorted queryset; HTML one page of it, ``format=csv`` all of it, ``format=json`` a page."""
 
@@ -631,25 +676,40 @@ class ListExportMixin:
         if fmt == "csv":
             return self.csv_response(queryset)
 
-        wanted = {"total": queryset.count}
+        # The JSON's count is exact (an export: EXPORT_CONCURRENCY at once); a page's total is
+        # counted within FACET_TIME_LIMIT_MS, like its facets (see bounded_count).
+        exact = fmt == "json"
+        wanted = {"total": queryset.count if exact else lambda: bounded_count(queryset)}
         if fmt == "html":
             wanted[f"facets-{FACET_LIMIT}"] = lambda: self.filterset.count_facets(FACET_LIMIT)
-        counts = cached_counts(self.filterset.facet_key_parts(), wanted)
+        counts = cached_counts(self.filterset.facet_key_parts(), wanted, exact=("total",) if exact else ())
         total = counts["total"]
-        pages = max(1, -(-total // self.per_page))
-        if self.page_number > pages:
-            return self.bad_request(
-                {"page": [_("There is no page %(page)s; there are %(pages)s.") % {
-                    "page": self.page_number, "pages": pages}]},
-                fmt,
-            )
         start = (self.page_number - 1) * self.per_page
-        if fmt == "json":
-            rows = list(self.resource_class.prepare_export_queryset(queryset)[start: start + self.per_page])
-            return self.json_response(rows, total, pages)
-        rows = page_rows(queryset.defer(*derived_columns(queryset.model)), start, self.per_page)
+        shown = queryset.defer(*derived_columns(queryset.model))
+        more = False
+        if isinstance(total, MoreThan):
+            # Not counted exactly: one row past the page says whether there is a next one.
+            rows = page_rows(shown, start, self.per_page + 1)
+            more = len(rows) > self.per_page
+            rows = rows[: self.per_page]
+            if not rows and self.page_number > 1:
+                return self.bad_request({"page": [_("There is no page %(page)s.") % {"page": self.page_number}]}, fmt)
+            total = MoreThan(max(total, start + self.per_page)) if more else start + len(rows)
+            pages = None if more else self.page_number
+        else:
+            pages = max(1, -(-total // self.per_page))
+            if self.page_number > pages:
+                return self.bad_request(
+                    {"page": [_("There is no page %(page)s; there are %(pages)s.") % {
+                        "page": self.page_number, "pages": pages}]},
+                    fmt,
+                )
+            if fmt == "json":
+                rows = list(self.resource_class.prepare_export_queryset(queryset)[start: start + self.per_page])
+                return self.json_response(rows, total, pages)
+            rows = page_rows(shown, start, self.per_page)
         context = self.get_context_data(
-            object_list=rows, total=total, pages=pages, facets=counts[f"facets-{FACET_LIMIT}"]
+            object_list=rows, total=total, pages=pages, more=more, facets=counts[f"facets-{FACET_LIMIT}"]
         )
         return self.render_to_response(context)
 
@@ -664,6 +724,7 @@ class ListExportMixin:
             "list_name": self.get_list_name(),
             "object_list": kwargs.get("object_list", []),
             "errors": kwargs.get("errors", {}),
+            "notices": search_notices(params.get("q", "")),
             "facets": kwargs.get("facets", []),
             "total": kwargs.get("total"),
             "csv_url": query_string(params, drop=("page", "format"), format="csv"),
@@ -673,19 +734,21 @@ class ListExportMixin:
             "per_page": getattr(self, "per_page", self.paginate_by),
             "per_page_choices": sorted({20, 50, 100, 200, self.paginate_by}),
         }
-        pages = kwargs.get("pages")
-        if pages:
-            number = self.page_number
+        if "pages" in kwargs:
+            # pages is None when the total was not counted exactly and rows follow this page (more).
+            pages, total, number = kwargs["pages"], context["total"], self.page_number
+            has_next = number < pages if pages else kwargs.get("more", False)
             context["page"] = {
                 "number": number,
                 "pages": pages,
-                "first": (number - 1) * self.per_page + 1 if context["total"] else 0,
-                "last": min(number * self.per_page, context["total"]),
+                "first": (number - 1) * self.per_page + 1 if context["object_list"] else 0,
+                "last": (number - 1) * self.per_page + len(context["object_list"]),
                 "previous_url": query_string(params, page=number - 1) if number > 1 else None,
-                "next_url": query_string(params, page=number + 1) if number < pages else None,
+                "next_url": query_string(params, page=number + 1) if has_next else None,
                 "first_url": query_string(params, drop=("page",)) if number > 1 else None,
-                "last_url": query_string(params, page=pages) if number < pages else None,
+                "last_url": query_string(params, page=pages) if pages and number < pages else None,
             }
+            context["total_exact"] = not isinstance(total, MoreThan)
         return context
 
     def columns(self):

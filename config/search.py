@@ -77,8 +77,8 @@ def search_tokens(search_text: str) -> str:
 def query_tokens(term: str) -> list[tuple[str, bool]]:
     """What one normalised query term needs of ``search_tokens``: ``(token, is_prefix)`` pairs.
 
-    Empty when the term has no letters or digits (``%``, ``·``): such a term is matched by the
-    substring test alone.
+    Empty when the term has no letters or digits (``%``, ``·``): :func:`search_terms` leaves such a
+    term out of every search.
     """
     needed = {}
     for ascii_run, other_run in _RUNS.findall(term):
@@ -121,14 +121,32 @@ def connect_search_text():
             pre_save.connect(fill_search_text, sender=model, dispatch_uid=f"search_text_{model._meta.label}")
 
 
+def search_terms(q) -> tuple[list[str], list[str]]:
+    """The distinct normalised terms of ``q`` that are searched, and the words of ``q`` that are not.
+
+    A word with no letter or digit (``%``, ``·``, ``。``, ``--``) is left out: no index term can
+    answer it, so it could only be matched by reading every row (seconds on a large table, for
+    anyone, as often as they like).
+    """
+    kept, ignored = {}, {}
+    for word in (q or "").split():
+        term = normalise(word)
+        if _RUNS.search(term):
+            kept[term] = None
+        elif term:
+            ignored[word] = None
+    return list(kept), list(ignored)
+
+
 def _terms_and_tokens(q) -> tuple[list[str], list[tuple[str, bool]]]:
-    """The distinct normalised terms of ``q``, and the index tokens they need together."""
-    terms = list(dict.fromkeys(term for term in map(normalise, (q or "").split()) if term))
+    """The terms of ``q`` that are searched, and the index tokens they need together."""
+    terms, _ignored = search_terms(q)
     return terms, list(dict.fromkeys(token for term in terms for token in query_tokens(term)))
 
 
 def search(queryset, q, common=None):
-    """``queryset`` narrowed to records whose ``search_text`` holds every whitespace-separated term of ``q``.
+    """``queryset`` narrowed to records whose ``search_text`` holds every whitespace-separated term of ``q``
+    (but the words with no letter or digit, which :func:`search_terms` leaves out).
 
     Both sides are normalised (simplified script, NFKC, lowercase), so ``脫貧`` finds 脱贫 and
     ``puan`` finds 普安县 through the pinyin kept in ``search_text``. Each term is looked up in the

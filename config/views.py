@@ -9,9 +9,9 @@ from django.views.decorators.http import require_safe
 from django.views.generic import DetailView, TemplateView
 
 from config.context_processors import LISTS
-from config.listing import MAX_Q_LENGTH, cached_counts
+from config.listing import MAX_Q_LENGTH, cached_counts, search_notices
 from config.presenting import linked_only
-from config.search import search
+from config.search import search, search_terms
 from counties.models import County
 from envoys.models import Envoy
 from programs.models import Fund, Outcome, Program, Source
@@ -45,13 +45,17 @@ class HomeView(TemplateView):
 
     def get_context_data(self, **kwargs):
         q = self.request.GET.get("q", "").replace("\x00", "")[:MAX_Q_LENGTH].strip()
+        terms = search_terms(q)[0]
+        notices = search_notices(q)
+        if not terms:  # nothing to search for (``q=%``): the plain overview
+            q = ""
         wanted = {}
         for key, model in self.models.items():
             wanted[key] = model.objects.count
             if q:
                 wanted[f"{key}-matches"] = lambda model=model: search(model.objects.all(), q).count()
         # Counted once per search (and per data generation) for every visitor, like the lists' totals.
-        counts = cached_counts(["home", q], wanted)
+        counts = cached_counts(["home", " ".join(terms)], wanted)
         lists = []
         for key, url_name, label in LISTS:
             item = {"key": key, "label": label, "url": reverse(url_name), "count": counts[key]}
@@ -59,7 +63,7 @@ class HomeView(TemplateView):
                 item["matches"] = counts[f"{key}-matches"]
             lists.append(item)
         largest = linked_only(Outcome.objects.largest_in("元"), "program", "fund", "county", "source")[:6]
-        return super().get_context_data(lists=lists, q=q, largest=list(largest), **kwargs)
+        return super().get_context_data(lists=lists, q=q, notices=notices, largest=list(largest), **kwargs)
 
 
 class RecordDetailView(DetailView):

@@ -126,6 +126,47 @@ def test_search(client, world, path, q, expected):
     assert as_set(client, path, f"q={q}") == expected
 
 
+PUNCTUATION = ["%", "·", "。", "--", "% ·", "％", "_"]
+
+
+def substring_scans(queries):
+    return [q["sql"] for q in queries.captured_queries if "search_text" in q["sql"] and " LIKE " in q["sql"].upper()]
+
+
+@pytest.mark.parametrize("q", PUNCTUATION)
+def test_a_search_of_punctuation_only_is_ignored_with_a_notice(client, world, q):
+    """No index term answers such a search, so it would read every row: it is left out, and the page says so."""
+    from urllib.parse import quote
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    everything = rows(client, "/programs/")
+    with CaptureQueriesContext(connection) as queries:
+        assert rows(client, "/programs/", f"q={quote(q)}") == everything
+        html = client.get(f"/programs/?q={quote(q)}", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        home = client.get(f"/?q={quote(q)}", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert substring_scans(queries) == []
+    for word in q.split():
+        assert f"“{word}” was left out of the search: a search word needs a letter or a digit." in html
+        assert f"“{word}” was left out of the search" in home
+    assert "Matches for" not in home
+
+
+def test_punctuation_beside_a_real_word_is_dropped_and_shares_its_cache_entry(client, world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    assert as_set(client, "/programs/", "q=电商 %25") == as_set(client, "/programs/", "q=电商") == {"dianshangtuopin"}
+    assert "left out of the search" in client.get("/programs/?q=电商+。", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    client.get("/programs/?q=电商")
+    with CaptureQueriesContext(connection) as warm:
+        client.get("/programs/?q=电商")
+    with CaptureQueriesContext(connection) as other_punctuation:
+        client.get("/programs/?q=电商+·+--")  # a new query string, but the same search: no new counts
+    assert len(other_punctuation.captured_queries) == len(warm.captured_queries)
+
+
 # ---------------------------------------------------------------------------
 # Sorting: every column both ways gives the same set; some orders checked exactly
 

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from opencc import OpenCC
 
-from config.search import drop_index, ensure_index, normalise, query_tokens, search, search_tokens
+from config.search import drop_index, ensure_index, normalise, query_tokens, search, search_terms, search_tokens
 from counties.models import County
 from envoys.models import Envoy
 from programs.demo import generate_demo
@@ -89,6 +89,9 @@ def test_the_index_finds_exactly_what_a_substring_scan_finds(corpus, model):
     checked = 0
     for term in sample_terms(model, rng):
         found = set(search(model.objects.all(), term).values_list("pk", flat=True))
+        if not search_terms(term)[0]:  # no letter or digit (``%``): left out, so the whole table
+            assert found == set(model.objects.values_list("pk", flat=True)), term
+            continue
         scanned = set(model.objects.filter(search_text__contains=normalise(term)).values_list("pk", flat=True))
         assert found == scanned, (term, sorted(found ^ scanned)[:5])
         checked += bool(scanned)
