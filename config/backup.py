@@ -11,6 +11,13 @@ everything before writing anything (the manifest's format version, each file's s
 row count and header), then imports all files in one transaction: one bad row and nothing is
 written. Each record keeps the version it had.
 
+Both sides handle only regular files in the folder itself. ``import_all`` refuses a symbolic link
+or anything else that is not a regular file (a link to a file elsewhere, to ``/dev/zero``, a
+FIFO) before reading it, and checks each file's size against the manifest and against
+``MAX_FILE_BYTES`` (the manifest against ``MAX_MANIFEST_BYTES``) before reading a byte of it.
+``export_all`` writes into a new or empty folder only, and creates each file exclusively
+(``O_EXCL``): it never writes through a link or over a file someone put there.
+
 Not in the backup: user accounts, groups and permissions, login attempts, sessions, and the change
 history (each restored record's history starts with one "restored from backup …" entry, without
 its links). ``pg_dump``
@@ -21,9 +28,12 @@ from __future__ import annotations
 
 import csv
 import datetime
+import errno
 import hashlib
 import io
 import json
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +45,9 @@ from django.utils.module_loading import import_string
 FORMAT = "rural-programs-tracker-backup"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
+# Larger files are refused before they are read: the restore holds every file in memory at once.
+MAX_FILE_BYTES = 1024**3
+MAX_MANIFEST_BYTES = 1024**2
 
 
 class BackupError(Exception):
@@ -124,11 +137,10 @@ def export_designations_csv() -> tuple[bytes, int]:
 
 
 def export_all(*, directory) -> dict:
-    """Write every model's CSV and the manifest into ``directory`` (created; must hold no backup)."""
+    """Write every model's CSV and the manifest into ``directory``: a new folder (created) or an
+    empty one. Each file is created exclusively (mode ``x``), never written through a link."""
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    if (directory / MANIFEST).exists():
-        raise BackupError([f"{directory} already holds a backup ({MANIFEST}); choose an empty folder"])
+    prepare_empty_folder(directory)
     exports = [(part.label, part.file, lambda part=part: export_csv(part)) for part in PARTS]
     exports.append((DESIGNATIONS, DESIGNATIONS_FILE, export_designations_csv))
     files = []
@@ -136,7 +148,7 @@ def export_all(*, directory) -> dict:
     with transaction.atomic():
         for label, file, export in exports:
             data, count = export()
-            (directory / file).write_bytes(data)
+            write_new_file(directory, file, data)
             files.append({"model": label, "file": file, "rows": count, "bytes": len(data), "sha256": sha256(data)})
     manifest = {
         "format": FORMAT,
@@ -145,20 +157,89 @@ def export_all(*, directory) -> dict:
         "files": files,
     }
     # Written last: a folder without a manifest is an unfinished backup, and import_all refuses it.
-    (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_new_file(directory, MANIFEST, (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     return manifest
+
+
+def prepare_empty_folder(directory: Path) -> None:
+    """Create ``directory``, or check that it is an empty folder (anything in it, a planted link
+    included, could be written through or mistaken for part of the backup)."""
+    try:
+        directory.mkdir(parents=True)
+        return
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise BackupError([f"cannot create {directory} ({exc.strerror})"]) from None
+    if not directory.is_dir():
+        raise BackupError([f"{directory} exists and is not a folder; choose a new or empty folder"])
+    present = sorted(os.listdir(directory))
+    if MANIFEST in present:
+        raise BackupError([f"{directory} already holds a backup ({MANIFEST}); choose a new or empty folder"])
+    if present:
+        shown = ", ".join(present[:5]) + (", …" if len(present) > 5 else "")
+        raise BackupError([f"{directory} is not empty ({shown}); choose a new or empty folder"])
+
+
+def write_new_file(directory: Path, name: str, data: bytes) -> None:
+    """``data`` into a file ``name`` that must not exist yet (``O_CREAT | O_EXCL``: not even as a link)."""
+    try:
+        with open(directory / name, "xb") as file:
+            file.write(data)
+    except FileExistsError:
+        raise BackupError([
+            f"{name} appeared in {directory} while the backup was written (something else writes there); "
+            f"the backup is unfinished (no {MANIFEST})"
+        ]) from None
 
 
 # ---------------------------------------------------------------------------
 # Import
 
 
-def read_manifest(directory: Path) -> dict:
-    path = directory / MANIFEST
-    if not path.exists():
-        raise BackupError([f"no {MANIFEST} in {directory}: not a backup, or an unfinished one"])
+def read_regular_file(directory: Path, name: str, limit: int, expected_size=None) -> bytes:
+    """The bytes of ``name`` in ``directory``, which must be a regular file (not a symbolic link, a
+    device or a FIFO) of at most ``limit`` bytes, and of ``expected_size`` bytes when given. Both
+    are checked before anything is read; the file is opened without following a link
+    (``O_NOFOLLOW``), so a link swapped in after the first look is refused too."""
+    path = directory / name
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        info = os.lstat(path)
+    except FileNotFoundError:
+        raise BackupError([f"{name} is missing"]) from None
+    except OSError as exc:
+        raise BackupError([f"{name} cannot be read ({exc.strerror})"]) from None
+    if stat.S_ISLNK(info.st_mode):
+        raise BackupError([f"{name} is a symbolic link; a backup holds regular files only"])
+    if not stat.S_ISREG(info.st_mode):
+        raise BackupError([f"{name} is not a regular file; a backup holds regular files only"])
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise BackupError([f"{name} is a symbolic link; a backup holds regular files only"]) from None
+        raise BackupError([f"{name} cannot be read ({exc.strerror})"]) from None
+    with os.fdopen(fd, "rb") as file:
+        info = os.fstat(file.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise BackupError([f"{name} is not a regular file; a backup holds regular files only"])
+        if info.st_size > limit:
+            raise BackupError([f"{name}: {info.st_size} bytes, more than the {limit} a backup file may have"])
+        if expected_size is not None and info.st_size != expected_size:
+            raise BackupError([
+                f"{name}: {info.st_size} bytes, the manifest says {expected_size} (truncated or changed)"])
+        data = file.read(info.st_size + 1)
+    if len(data) != info.st_size:
+        raise BackupError([f"{name} changed while it was read"])
+    return data
+
+
+def read_manifest(directory: Path) -> dict:
+    if not os.path.lexists(directory / MANIFEST):
+        raise BackupError([f"no {MANIFEST} in {directory}: not a backup, or an unfinished one"])
+    data = read_regular_file(directory, MANIFEST, MAX_MANIFEST_BYTES)
+    try:
+        manifest = json.loads(data.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise BackupError([f"{MANIFEST} is not valid JSON ({exc})"]) from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
@@ -203,17 +284,12 @@ def read_checked_csv(directory: Path, entry, label, file, expected_headers):
     """``(headers, rows)`` of one file after checking it against its manifest entry."""
     if not isinstance(entry, dict) or entry.get("file") != file:
         raise BackupError([f"{MANIFEST} does not list {file} for {label}"])
-    path = directory / file
-    if not path.exists():
-        raise BackupError([f"{file} is missing"])
-    data = path.read_bytes()
-    problems = []
-    if len(data) != entry.get("bytes"):
-        problems.append(f"{file}: {len(data)} bytes, the manifest says {entry.get('bytes')} (truncated or changed)")
+    size = entry.get("bytes")
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise BackupError([f"{MANIFEST}: the size of {file} is not a number of bytes ({size!r})"])
+    data = read_regular_file(directory, file, MAX_FILE_BYTES, expected_size=size)
     if sha256(data) != entry.get("sha256"):
-        problems.append(f"{file}: SHA-256 does not match the manifest (the file was changed or damaged)")
-    if problems:
-        raise BackupError(problems)
+        raise BackupError([f"{file}: SHA-256 does not match the manifest (the file was changed or damaged)"])
     try:
         rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
     except (UnicodeDecodeError, csv.Error) as exc:

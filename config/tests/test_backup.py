@@ -209,3 +209,80 @@ def test_every_record_model_is_in_the_backup():
         if issubclass(m, Record) and not m._meta.abstract and isinstance(m._meta.pk, models.Field)
     }
     assert record_models == {part.label for part in PARTS}
+
+
+# ---------------------------------------------------------------------------
+# Regular files only: no link is followed, no size is taken on trust, nothing is written through a link
+
+
+@pytest.mark.django_db
+def test_a_symlinked_or_special_backup_file_is_refused_before_it_is_read(backup, tmp_path_factory):
+    """A link is refused even when it points at the very bytes the manifest expects (a link elsewhere
+    would give away the size of what it points at); a link to /dev/zero or a FIFO is never read."""
+    import os
+
+    elsewhere = tmp_path_factory.mktemp("elsewhere") / "sources.csv"
+    os.replace(backup / "sources.csv", elsewhere)
+    (backup / "sources.csv").symlink_to(elsewhere)
+    refused(backup, "sources.csv is a symbolic link; a backup holds regular files only")
+
+    (backup / "sources.csv").unlink()
+    (backup / "sources.csv").symlink_to("/dev/zero")
+    refused(backup, "sources.csv is a symbolic link")
+
+    (backup / "sources.csv").unlink()
+    os.mkfifo(backup / "sources.csv")  # reading it would wait for a writer forever
+    refused(backup, "sources.csv is not a regular file")
+
+    (backup / "sources.csv").unlink()
+    os.replace(elsewhere, backup / "sources.csv")
+    os.replace(backup / MANIFEST, elsewhere.with_name(MANIFEST))
+    (backup / MANIFEST).symlink_to(elsewhere.with_name(MANIFEST))
+    refused(backup, "manifest.json is a symbolic link")
+
+
+@pytest.mark.django_db
+def test_sizes_are_checked_before_reading(backup, monkeypatch):
+    from config import backup as module
+
+    manifest = json.loads((backup / MANIFEST).read_text())
+    biggest = max(manifest["files"], key=lambda entry: entry["bytes"])
+    monkeypatch.setattr(module, "MAX_FILE_BYTES", biggest["bytes"] - 1)
+    size = biggest["bytes"]
+    refused(backup, f"{biggest['file']}: {size} bytes, more than the {size - 1} a backup file may have")
+    monkeypatch.setattr(module, "MAX_MANIFEST_BYTES", 100)
+    refused(backup, "manifest.json: ")
+
+
+@pytest.mark.django_db
+def test_export_refuses_a_folder_with_anything_in_it_and_never_writes_through_a_link(small_world, tmp_path):
+    target = tmp_path / "precious.txt"
+    target.write_text("keep me")
+    folder = tmp_path / "backup"
+    folder.mkdir()
+    (folder / "programs.csv").symlink_to(target)  # planted
+    with pytest.raises(CommandError, match="is not empty .*programs.csv.*choose a new or empty folder"):
+        run("export_all", str(folder))
+    assert target.read_text() == "keep me" and not (folder / MANIFEST).exists()
+
+
+@pytest.mark.django_db
+def test_export_creates_each_file_exclusively(small_world, tmp_path, monkeypatch):
+    """A link planted after the folder was found empty is not written through either."""
+    from config import backup as module
+
+    target = tmp_path / "precious.txt"
+    target.write_text("keep me")
+    folder = tmp_path / "backup"
+    export_csv = module.export_csv
+
+    def plant_then_export(part):
+        if not (folder / "provinces.csv").is_symlink():
+            (folder / "provinces.csv").symlink_to(target)
+        return export_csv(part)
+
+    monkeypatch.setattr(module, "export_csv", plant_then_export)
+    with pytest.raises(BackupError, match="provinces.csv appeared in"):
+        export_all(directory=folder)
+    assert target.read_text() == "keep me" and not (folder / MANIFEST).exists()
+    assert (folder / "sources.csv").is_file()  # written before the link appeared, into the new folder

@@ -9,7 +9,7 @@ class Command(BaseCommand):
     help = "Write every record to DIR: one CSV per model (the Resources' columns) and manifest.json."
 
     def add_arguments(self, parser):
-        parser.add_argument("directory", help="folder to write into (created; must not hold a backup yet)")
+        parser.add_argument("directory", help="a new folder (created) or an empty one to write into")
 
     def handle(self, *args, directory, **options):
         try:
