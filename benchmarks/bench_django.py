@@ -97,7 +97,7 @@ def analyze():
 
     with connection.cursor() as cursor:
         cursor.execute("VACUUM (ANALYZE)" if connection.vendor == "postgresql" else "ANALYZE")
-    cache.clear()  # the counts cached by an earlier run (the cache is in the database): first requests start cold
+    cache.clear()  # an earlier run's data generation and uploads; the counts live in each server process: cold at start
 
 
 def count_imported():
