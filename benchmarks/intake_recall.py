@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _setup_django() -> None:
-    """Seeds are read by ``programs.seeding``, which needs Django's settings (no database is used)."""
+    """Seeds are read by ``tracker.seeding``, which needs Django's settings (no database is used)."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -108,7 +108,8 @@ def _stands_for_empty(candidate, outcome: dict, text: str) -> bool:
 
 def measure(seeds_dir: Path | None = None) -> list[Row]:
     """One row per seed article, in file order (Django must be set up: ``_setup_django``)."""
-    from programs.seeding import SEEDS_DIR, read_seeds
+    from core.seeding import SEEDS_DIR
+    from tracker.seeding import read_seeds
     from tracker.proposer import propose
 
     seeds = read_seeds(seeds_dir or SEEDS_DIR)

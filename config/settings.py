@@ -70,7 +70,7 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 # A logged-in session ends after SESSION_IDLE_MINUTES (default 480: a working day) without an admin page;
-# each admin page renews it, at most once every SESSION_RENEW_SECONDS (config.middleware.SessionRenewMiddleware),
+# each admin page renews it, at most once every SESSION_RENEW_SECONDS (core.middleware.SessionRenewMiddleware),
 # and public pages never write it.
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_MINUTES", 8 * 60) * 60
 SESSION_RENEW_SECONDS = 300
@@ -92,7 +92,7 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     },
 }
-# Permissions-Policy (config.middleware.PermissionsPolicyMiddleware): every browser feature the site never
+# Permissions-Policy (core.middleware.PermissionsPolicyMiddleware): every browser feature the site never
 # uses is denied to it and to anything it could embed. Each value lists who may use it ([]: nobody).
 PERMISSIONS_POLICY = {
     feature: []
@@ -118,15 +118,16 @@ INSTALLED_APPS = [
     "simple_history",
     "csp",
     "axes",
+    "core",  # the framework: core/apps.py wires the site-wide signals
     "counties",
     "programs",
     "envoys",
-    "config",  # config/apps.py: `migrate` also creates the cache table
+    "tracker",  # the top layer: home page, backups, seeds and the management commands
 ]
 
 MIDDLEWARE = [
-    "config.middleware.RequestLogMiddleware",
-    "config.middleware.PermissionsPolicyMiddleware",
+    "core.middleware.RequestLogMiddleware",
+    "core.middleware.PermissionsPolicyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -135,13 +136,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "config.middleware.SessionRenewMiddleware",
+    "core.middleware.SessionRenewMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, so that a lockout raised by the authentication backend becomes the lockout page.
     "axes.middleware.AxesMiddleware",
-    "config.middleware.ExportLimitMiddleware",
+    "core.middleware.ExportLimitMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -158,7 +159,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "config.context_processors.site",
+                "core.context_processors.site",
             ],
         },
     },
@@ -178,7 +179,7 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A query that runs longer than DB_STATEMENT_TIMEOUT seconds is cancelled (the request fails
     # instead of holding a worker and a connection); an unreachable server fails after
-    # DB_CONNECT_TIMEOUT seconds, and the page says 503 (config/errors.py).
+    # DB_CONNECT_TIMEOUT seconds, and the page says 503 (core/errors.py).
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         connect_timeout=env_int("DB_CONNECT_TIMEOUT", 5),
         options=f"-c statement_timeout={env_int('DB_STATEMENT_TIMEOUT', 30) * 1000}",
@@ -188,9 +189,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache --------------------------------------------------------------------
 # "default" is in the database, so every app process and replica sees the same entries and nothing is
 # kept on local disk: admin imports keep the file there between preview and confirm, and the data
-# generation (config/listing.py) that a committed change moves is read there by every process. Only
+# generation (core/listing.py) that a committed change moves is read there by every process. Only
 # writes write it: a public page reads it and nothing else. Its table is made by `migrate`
-# (config/apps.py runs `createcachetable` after it).
+# (core/apps.py runs `createcachetable` after it).
 # "counts" holds the public lists' totals and facet counts (cached_counts), in each process's memory:
 # a page view must not write to the database. An entry is only used while the shared generation is the
 # one it was counted at, so a change on any replica makes every process count again. An entry is 1 to
@@ -209,7 +210,7 @@ CACHES = {
 }
 
 # --- Authentication -----------------------------------------------------------
-# django-axes (config/lockout.py): AXES_FAILURE_LIMIT wrong passwords for one account name from one
+# django-axes (core/lockout.py): AXES_FAILURE_LIMIT wrong passwords for one account name from one
 # client address lock that name from that address only (the same name still logs in from elsewhere, so
 # nobody can lock the real admin out); AXES_ADDRESS_FAILURE_LIMIT wrong passwords from one address,
 # whatever the names, lock the address. Both last AXES_COOLOFF_MINUTES. Staff lift a lockout in the
@@ -222,12 +223,12 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_ADDRESS_FAILURE_LIMIT = env_int("AXES_ADDRESS_FAILURE_LIMIT", 20)
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # the pair; the address alone: config.lockout
-AXES_HANDLER = "config.lockout.PairAndAddressHandler"
-AXES_LOCKOUT_CALLABLE = "config.lockout.lockout_response"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # the pair; the address alone: core.lockout
+AXES_HANDLER = "core.lockout.PairAndAddressHandler"
+AXES_LOCKOUT_CALLABLE = "core.lockout.lockout_response"
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "lockout.html"  # rendered by config.lockout.lockout_response
-AXES_CLIENT_IP_CALLABLE = "config.middleware.client_ip"
+AXES_LOCKOUT_TEMPLATE = "lockout.html"  # rendered by core.lockout.lockout_response
+AXES_CLIENT_IP_CALLABLE = "core.middleware.client_ip"
 AXES_VERBOSE = False  # the request log line says enough
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -269,19 +270,19 @@ IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"
 IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.CacheStorage"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"
 # History pages are read-only: reverting from them would bypass the version check, so there is no
-# Revert button and config.admin_tools.RecordAdmin refuses any POST to them (403), whatever this
+# Revert button and core.admin_tools.RecordAdmin refuses any POST to them (403), whatever this
 # setting says. To undo a change, edit the record.
 SIMPLE_HISTORY_REVERT_DISABLED = True
 
 # --- Logging ------------------------------------------------------------------
-# One JSON object per line on stdout: one line per request (config.middleware.RequestLogMiddleware,
+# One JSON object per line on stdout: one line per request (core.middleware.RequestLogMiddleware,
 # with its request id), plus warnings and errors with tracebacks. LOG_LEVEL: DEBUG, INFO, WARNING …
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "config.middleware.RequestIdFilter"}},
-    "formatters": {"json": {"()": "config.middleware.JsonFormatter"}},
+    "filters": {"request_id": {"()": "core.middleware.RequestIdFilter"}},
+    "formatters": {"json": {"()": "core.middleware.JsonFormatter"}},
     "handlers": {
         "stdout": {
             "class": "logging.StreamHandler",
@@ -301,7 +302,7 @@ LOGGING = {
 
 # --- Limits -------------------------------------------------------------------
 # At most EXPORT_CONCURRENCY full CSV/JSON exports run at once in each app process; one more gets a
-# 429 with Retry-After (config.middleware.ExportLimitMiddleware). The proxy limits per client too.
+# 429 with Retry-After (core.middleware.ExportLimitMiddleware). The proxy limits per client too.
 EXPORT_CONCURRENCY = env_int("EXPORT_CONCURRENCY", 2)
 # Facet counts are cached (CACHES["counts"]) until the data changes, and at most this many seconds.
 FACET_CACHE_SECONDS = env_int("FACET_CACHE_SECONDS", 300)

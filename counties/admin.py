@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from config.admin_tools import RecordAdmin, RecordTabularInline
+from core.admin_tools import RecordAdmin, RecordTabularInline
 from counties.models import County, CountyDesignation, Prefecture, Province
 from counties.resources import CountyResource, PrefectureResource, ProvinceResource
 

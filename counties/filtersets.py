@@ -1,8 +1,8 @@
-"""Which counties the public list shows, and in what order (see config/listing.py)."""
+"""Which counties the public list shows, and in what order (see core/listing.py)."""
 
 from django.utils.translation import gettext_lazy as _
 
-from config.listing import CodeFilter, ListFilterSet, SlugFilter, SortFilter, related_count
+from core.listing import CodeFilter, ListFilterSet, SlugFilter, SortFilter, related_count
 from counties.models import County, CountyDesignation, Designation, Prefecture, Province
 
 

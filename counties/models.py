@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from config.records import Record
+from core.records import Record
 
 
 class ProvinceQuerySet(models.QuerySet):
@@ -161,3 +161,9 @@ class CountyDesignation(models.Model):
 
     def __str__(self):
         return f"{self.county} · {self.get_designation_display()}"
+
+
+def designation_source_model():
+    """The Source model, which a designation cites. Counties sits below the programs app, so it reaches
+    Source through its own foreign key, never by importing programs."""
+    return CountyDesignation._meta.get_field("source").related_model

@@ -1,14 +1,14 @@
 """The columns of provinces, prefectures and counties, for every import and export.
 
 Column names are the keys of ``seeds/data/*.yaml``; the shared rules are in
-:mod:`config.importing`. A place may be named by slug or, when unambiguous, by name; a
+:mod:`core.importing`. A place may be named by slug or, when unambiguous, by name; a
 county's or prefecture's name is narrowed by the row's ``province`` when it repeats.
 """
 
 from django.core.exceptions import ValidationError
 from import_export import fields as ie_fields
 
-from config.importing import (
+from core.importing import (
     SEPARATOR,
     RecordResource,
     SlugForeignKeyWidget,
@@ -18,7 +18,7 @@ from config.importing import (
     choice_field,
     split_list,
 )
-from counties.models import County, CountyDesignation, Designation, Prefecture, Province
+from counties.models import County, CountyDesignation, Designation, Prefecture, Province, designation_source_model
 
 
 class ProvinceResource(RecordResource):
@@ -55,7 +55,7 @@ class DesignationsWidget(TextWidget):
     """
 
     def clean(self, value, row=None, **kwargs):
-        from programs.models import Source
+        Source = designation_source_model()
 
         items, problems = [], []
         codes = set(Designation.values)
@@ -93,7 +93,7 @@ class DesignationsField(ie_fields.Field):
     def save(self, instance, row, is_m2m=False, **kwargs):
         if not is_m2m:
             return  # written by CountyResource.save_m2m once the county exists
-        from programs.models import Source
+        Source = designation_source_model()
 
         wanted = set(self.clean(row))
         current = {

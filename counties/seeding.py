@@ -2,8 +2,8 @@
 
 from collections import Counter
 
-from counties.models import County, CountyDesignation, Prefecture, Province
-from programs.seeding import SeedRow, as_list, by_slug, joined, text, upsert
+from counties.models import County, CountyDesignation, Prefecture, Province, designation_source_model
+from core.seeding import SeedRow, as_list, by_slug, joined, text, upsert
 
 
 def load_provinces(rows: list[SeedRow], *, counts: Counter) -> None:
@@ -32,7 +32,7 @@ def load_prefectures(rows: list[SeedRow], *, counts: Counter) -> None:
 
 def load_counties(rows: list[SeedRow], *, counts: Counter) -> None:
     """Counties with their designations; a designation no longer in the file is removed."""
-    from programs.models import Source
+    Source = designation_source_model()
 
     provinces, prefectures, sources = by_slug(Province), by_slug(Prefecture), by_slug(Source)
     for row in rows:

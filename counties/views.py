@@ -2,9 +2,9 @@
 
 from django_filters.views import FilterView
 
-from config.listing import ListExportMixin
-from config.presenting import figure_rows, first_rows, linked_only
-from config.views import RecordDetailView
+from core.listing import ListExportMixin
+from core.presenting import figure_rows, first_rows, linked_only
+from core.views import RecordDetailView
 from counties.filtersets import CountyFilterSet, counties_with_counts
 from counties.models import County
 from counties.resources import CountyResource

@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from config.admin_tools import RecordAdmin, RecordTabularInline
+from core.admin_tools import RecordAdmin, RecordTabularInline
 from envoys.models import Envoy, Posting
 from envoys.resources import EnvoyResource, PostingResource
 

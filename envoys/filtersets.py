@@ -1,9 +1,9 @@
-"""Which envoys the public list shows, and in what order (see config/listing.py)."""
+"""Which envoys the public list shows, and in what order (see core/listing.py)."""
 
 from django.db.models import OuterRef, Prefetch, Subquery
 from django.utils.translation import gettext_lazy as _
 
-from config.listing import CodeFilter, ListFilterSet, SlugFilter, SortFilter
+from core.listing import CodeFilter, ListFilterSet, SlugFilter, SortFilter
 from counties.models import County, Province
 from envoys.models import Envoy, Posting
 

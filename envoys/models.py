@@ -7,7 +7,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from config.records import Record, format_partial_date, precision_field
+from core.records import Record, format_partial_date, precision_field
 
 
 class Envoy(Record):

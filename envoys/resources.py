@@ -1,12 +1,12 @@
 """The columns of envoys and their postings, for every import and export.
 
 Column names are the keys of ``seeds/data/envoys.yaml`` and ``postings.yaml``; the shared
-rules are in :mod:`config.importing`.
+rules are in :mod:`core.importing`.
 """
 
 from django.core.exceptions import ValidationError
 
-from config.importing import (
+from core.importing import (
     IntegerTextWidget,
     PartialDateField,
     RecordResource,

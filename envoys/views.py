@@ -2,9 +2,9 @@
 
 from django_filters.views import FilterView
 
-from config.listing import ListExportMixin
-from config.presenting import figure_rows, linked_only
-from config.views import RecordDetailView
+from core.listing import ListExportMixin
+from core.presenting import figure_rows, linked_only
+from core.views import RecordDetailView
 from envoys.filtersets import EnvoyFilterSet, envoys_with_postings
 from envoys.models import Envoy
 from envoys.resources import EnvoyResource

@@ -1,13 +1,13 @@
 """Staff editing of sources, funds, organizations, programs and outcomes.
 
 Every admin imports and exports through the app's Resource (see ``resources.py``); the shared
-behaviour (version check, history, partial dates, formats) is in :mod:`config.admin_tools`.
+behaviour (version check, history, partial dates, formats) is in :mod:`core.admin_tools`.
 """
 
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from config.admin_tools import RecordAdmin, RecordStackedInline, exact
+from core.admin_tools import RecordAdmin, RecordStackedInline, exact
 from programs.models import Fund, Organization, Outcome, Program, Source
 from programs.resources import (
     FundResource,

@@ -8,8 +8,21 @@ class ProgramsConfig(AppConfig):
     verbose_name = _("programs")
 
     def ready(self):
-        from config.listing import connect_facet_cache
-        from config.search import connect_search_text
+        from core.registry import RecordType, register
 
-        connect_search_text()
-        connect_facet_cache()
+        register(
+            RecordType("sources", "programs.Source", "programs.resources.SourceResource", order=10,
+                       seed_loader="programs.seeding.load_sources",
+                       list_url="programs:source_list", nav=60, label=_("Sources")),
+            RecordType("funds", "programs.Fund", "programs.resources.FundResource", order=50,
+                       seed_loader="programs.seeding.load_funds", self_reference="successor",
+                       list_url="programs:fund_list", nav=20, label=_("Funds")),
+            RecordType("organizations", "programs.Organization", "programs.resources.OrganizationResource",
+                       order=60, seed_loader="programs.seeding.load_organizations", self_reference="parent"),
+            RecordType("programs", "programs.Program", "programs.resources.ProgramResource", order=70,
+                       seed_loader="programs.seeding.load_programs", self_reference="parent",
+                       list_url="programs:program_list", nav=10, label=_("Programs")),
+            RecordType("outcomes", "programs.Outcome", "programs.resources.OutcomeResource", order=100,
+                       seed_loader="programs.seeding.load_outcomes",
+                       list_url="programs:outcome_list", nav=50, label=_("Figures")),
+        )

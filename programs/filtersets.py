@@ -1,12 +1,12 @@
 """Which programs, funds, outcomes and sources a public list shows, and in what order.
 
-Filters take slugs (``?county=puan-xian``), so links survive a re-seed; see config/listing.py
+Filters take slugs (``?county=puan-xian``), so links survive a re-seed; see core/listing.py
 for the filter kinds and ../shared/DESIGN.md for the parameters.
 """
 
 from django.utils.translation import gettext_lazy as _
 
-from config.listing import (
+from core.listing import (
     CodeFilter, ListFilterSet, SlugFilter, SortFilter, ValueFilter, YearFilter, related_count,
 )
 from counties.models import County, Prefecture, Province

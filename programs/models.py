@@ -5,7 +5,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from config.records import AMOUNT, Precision, Record, format_partial_date, precision_field
+from core.records import AMOUNT, Precision, Record, format_partial_date, precision_field
 
 
 class Source(Record):

@@ -350,7 +350,7 @@ def parse_printed_value(printed: str) -> tuple[Decimal, str] | None:
 
 def _simplified(unit: str) -> str:
     """Units compare across scripts: ``單`` is ``单``."""
-    from config.search import normalise
+    from core.search import normalise
 
     return normalise(unit)
 

@@ -2,12 +2,12 @@
 
 Column names are the keys of ``seeds/data/*.yaml`` (see ``seeds/README.md``). The rules every
 Resource shares (text values, natural keys, ``|`` lists, formula escaping, versions, all or
-nothing) are in :mod:`config.importing`.
+nothing) are in :mod:`core.importing`.
 """
 
 from django.core.exceptions import ValidationError
 
-from config.importing import (
+from core.importing import (
     DecimalTextWidget,
     PartialDateField,
     RecordResource,

@@ -1,15 +1,15 @@
 """Public list and detail pages for programs, funds, outcomes and sources.
 
-Lists are configuration over config.listing.ListExportMixin; details gather what a page links to.
+Lists are configuration over core.listing.ListExportMixin; details gather what a page links to.
 """
 
 from django_filters.views import FilterView
 
-from config.listing import ListExportMixin
-from config.presenting import figure_charts, figure_rows, first_rows, highlight_quotes, linked_only
-from config.search import derived_columns
-from config.views import RecordDetailView
-from envoys.models import Posting
+from core.listing import ListExportMixin
+from core.presenting import figure_charts, figure_rows, first_rows, highlight_quotes, linked_only
+from core.search import derived_columns
+from core.views import RecordDetailView
+from counties.models import County
 from programs.filtersets import (
     FundFilterSet,
     OutcomeFilterSet,
@@ -43,8 +43,10 @@ class ProgramDetailView(RecordDetailView):
             counties=counties,
             organizations=list(program.organizations.all()),
             children=list(program.children.all()),
+            # envoys posted to the program's counties (envoys sits above programs: reached through the relation)
             postings=list(
-                Posting.objects.filter(county__in=counties).select_related("envoy", "county").order_by("start", "pk")
+                County.postings.rel.related_model.objects.filter(county__in=counties)
+                .select_related("envoy", "county").order_by("start", "pk")
             ),
             outcomes=outcomes,
             charts=figure_charts(outcomes),

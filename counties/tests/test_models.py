@@ -3,7 +3,7 @@
 import pytest
 from django.db import IntegrityError, transaction
 
-from config.records import slugify_zh
+from core.records import slugify_zh
 from counties.models import County, CountyDesignation, Designation
 
 pytestmark = pytest.mark.django_db

@@ -2,7 +2,7 @@
 
 import tablib
 
-from config.admin_testing import csv_bytes, db_dump, editor_client, editor_user, import_file, problems, world  # noqa: F401
+from core.testing.admin import csv_bytes, db_dump, editor_client, editor_user, import_file, problems, world  # noqa: F401
 from counties.models import County, Prefecture
 from counties.resources import CountyResource, PrefectureResource
 

@@ -2,7 +2,7 @@
 
 from django.db import migrations, models
 
-from config.search import index_operations
+from core.search import index_operations
 
 
 class Migration(migrations.Migration):

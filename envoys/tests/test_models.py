@@ -5,7 +5,7 @@ import datetime
 import pytest
 from django.db import IntegrityError, transaction
 
-from config.records import Precision
+from core.records import Precision
 from envoys.models import Posting
 
 pytestmark = pytest.mark.django_db

@@ -2,7 +2,7 @@
 
 import tablib
 
-from config.admin_testing import db_dump, world  # noqa: F401
+from core.testing.admin import db_dump, world  # noqa: F401
 from envoys.models import Envoy, Posting
 from envoys.resources import EnvoyResource, PostingResource
 

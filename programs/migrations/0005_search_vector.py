@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from config.search import vector_operations
+from core.search import vector_operations
 
 
 class Migration(migrations.Migration):

@@ -6,7 +6,7 @@ Counties and envoys are covered here too, so that "every model" is one parametri
 import pytest
 from django.urls import reverse
 
-from config.admin_testing import (  # noqa: F401  (fixtures)
+from core.testing.admin import (  # noqa: F401  (fixtures)
     admin_url,
     editor_client,
     editor_user,
@@ -246,7 +246,7 @@ def test_a_stale_inline_row_is_refused(editor_client, second_editor_client, worl
 
 def test_the_race_after_the_form_check_still_refuses(editor_client, world, monkeypatch):
     """Both passed the form's check; the conditional update lets only one write."""
-    from config.admin_tools import RecordForm
+    from core.admin_tools import RecordForm
 
     fund = world["fund"]
     url = admin_url(Fund, "change", fund.pk)

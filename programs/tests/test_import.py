@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from config.admin_testing import (  # noqa: F401  (fixtures)
+from core.testing.admin import (  # noqa: F401  (fixtures)
     admin_url,
     csv_bytes,
     db_dump,

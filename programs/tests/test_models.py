@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from config.records import Precision, format_partial_date, parse_partial_date, slugify_zh
+from core.records import Precision, format_partial_date, parse_partial_date, slugify_zh
 from programs.models import Fund, Outcome, Program
 
 pytestmark = pytest.mark.django_db
@@ -137,7 +137,7 @@ def test_source_published_renders_year_only(make_source):
     assert source.published_display == "2019"
 
 
-# --- Partial dates and slugs (config.records) --------------------------------
+# --- Partial dates and slugs (core.records) --------------------------------
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 import tablib
 
-from config.admin_testing import (  # noqa: F401  (fixtures)
+from core.testing.admin import (  # noqa: F401  (fixtures)
     db_dump,
     editor_client,
     editor_user,
@@ -24,7 +24,7 @@ from config.admin_testing import (  # noqa: F401  (fixtures)
     viewer_user,
     world,
 )
-from config.importing import escape_formula, unescape_formula
+from core.importing import escape_formula, unescape_formula
 from counties.models import County, Prefecture, Province
 from counties.resources import CountyResource
 from envoys.models import Envoy, Posting

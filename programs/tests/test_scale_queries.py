@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from programs.demo import generate_demo
+from tracker.demo import generate_demo
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +42,7 @@ def test_queries_per_page_do_not_grow_with_the_data(client, django_capture_on_co
 
 
 def test_a_deep_page_shows_the_same_rows_as_a_plain_offset_would(client, django_capture_on_commit_callbacks):
-    from config.listing import DEEP_OFFSET, page_rows
+    from core.listing import DEEP_OFFSET, page_rows
     from programs.filtersets import programs_with_counts
     from programs.models import Program
 
@@ -56,7 +56,7 @@ def test_a_deep_page_shows_the_same_rows_as_a_plain_offset_would(client, django_
 
 
 def test_a_fund_page_lists_the_first_programs_and_links_to_the_rest(client, make_program, make_fund):
-    from config.presenting import DETAIL_LIMIT
+    from core.presenting import DETAIL_LIMIT
 
     fund = make_fund()
     for n in range(DETAIL_LIMIT + 10):

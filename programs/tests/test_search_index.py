@@ -9,10 +9,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from opencc import OpenCC
 
-from config.search import drop_index, ensure_index, normalise, query_tokens, search, search_terms, search_tokens
+from core.search import drop_index, ensure_index, normalise, query_tokens, search, search_terms, search_tokens
 from counties.models import County
 from envoys.models import Envoy
-from programs.demo import generate_demo
+from tracker.demo import generate_demo
 from programs.models import Fund, Outcome, Program, Source
 from programs.resources import ProgramResource
 
@@ -125,7 +125,7 @@ def test_a_search_is_one_query_that_goes_through_the_index(corpus):
 
 @pytest.mark.parametrize("model", [Program, Outcome], ids=lambda m: m.__name__)
 def test_a_common_term_walks_the_sort_order_and_finds_the_same_rows(corpus, model, monkeypatch):
-    from config import search as search_module
+    from core import search as search_module
 
     monkeypatch.setattr(search_module, "COMMON_MIN_ROWS", 0)
     monkeypatch.setattr(search_module, "COMMON_SHARE", 0.0)

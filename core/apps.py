@@ -1,0 +1,29 @@
+"""The framework's app: the site-wide signal wiring, connected once when Django starts.
+
+- ``migrate`` also creates the database cache table, so every way of setting up a database (make run,
+  docker compose's migrate service, the benchmarks, the tests) gets it;
+- every write to a registered record (``core.registry``) keeps the search columns current and starts a new
+  data generation for the count cache once its transaction commits.
+"""
+
+from django.apps import AppConfig
+from django.core.management import call_command
+from django.db.models.signals import post_migrate
+
+
+def create_cache_table(sender, using, **kwargs):
+    """Idempotent: ``createcachetable`` skips a table that exists."""
+    call_command("createcachetable", database=using, verbosity=0)
+
+
+class CoreConfig(AppConfig):
+    name = "core"
+    verbose_name = "Core"
+
+    def ready(self):
+        from core.listing import connect_facet_cache
+        from core.search import connect_search_text
+
+        post_migrate.connect(create_cache_table, sender=self, dispatch_uid="core.create_cache_table")
+        connect_search_text()
+        connect_facet_cache()

@@ -1,0 +1,837 @@
+"""The one list/export machinery every public list uses: filters, facets, sorting, paging, CSV, JSON.
+
+A list view is configuration (see ../shared/STYLE.md)::
+
+    class ProgramListView(ListExportMixin, FilterView):
+        queryset = Program.objects.select_related("fund")
+        filterset_class = ProgramFilterSet
+        resource_class = ProgramResource
+        template_name = "programs/program_list.html"
+
+The FilterSet decides the rows and their order (``q``, slug filters, ``year_from``/``year_to``,
+``sort``); the Resource decides the columns of the CSV and JSON; the mixin only picks the format.
+HTML, CSV and JSON all come from the same ``filterset.qs``, so they cannot disagree; the CSV has
+every row (streamed in chunks), the JSON and the HTML one page of it. A HEAD of a CSV or JSON export
+gets its headers only: no rows are read, nothing is counted and no export slot is taken.
+
+A value that cannot be understood (``page=abc``, ``year_from=20x9``, an unknown slug or sort
+column, ``format=xml``) gives a 400 naming the parameter, in the page's language; unknown
+parameters are ignored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime
+import hashlib
+import json
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import django_filters
+from django import forms
+from django.conf import settings
+from django.core.cache import cache, caches
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError, OperationalError, connections, transaction
+from django.db.models import Count, F, IntegerField, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
+from django.template.response import TemplateResponse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from core import registry
+from core.search import derived_columns, search, search_is_common, search_terms
+
+FORMATS = ("html", "csv", "json")
+DEFAULT_PER_PAGE = 50
+MAX_PER_PAGE = 200
+MAX_Q_LENGTH = 200
+CSV_CHUNK_SIZE = 500
+FACET_LIMIT = 40
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+class BadQuery(Exception):
+    """A query-string value that cannot be understood: ``{parameter: [messages]}``."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+
+
+# ---------------------------------------------------------------------------
+# Form fields: each refuses junk with a message that names the value
+
+
+class SlugChoiceField(forms.ModelChoiceField):
+    """A record named by its slug; an unknown or malformed slug is an error naming it."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        text = str(value).strip()
+        if not SLUG_RE.match(text) or len(text) > 120:
+            raise ValidationError(
+                _("“%(value)s” is not a slug (lowercase letters, digits and hyphens)."),
+                code="invalid_choice", params={"value": text[:60]},
+            )
+        try:
+            return self.queryset.get(slug=text)
+        except self.queryset.model.DoesNotExist:
+            raise ValidationError(
+                _("There is no %(what)s with the slug “%(value)s”."),
+                code="invalid_choice",
+                params={"what": self.queryset.model._meta.verbose_name, "value": text},
+            ) from None
+
+
+class CodeChoiceField(forms.ChoiceField):
+    def validate(self, value):
+        if value and not self.valid_value(value):
+            raise ValidationError(
+                _("“%(value)s” is not one of: %(choices)s."),
+                code="invalid_choice",
+                params={"value": value[:60], "choices": ", ".join(str(k) for k, _label in self.choices if k)},
+            )
+
+
+class YearField(forms.CharField):
+    def to_python(self, value):
+        text = super().to_python(value).strip()
+        if not text:
+            return None
+        if not re.fullmatch(r"\d{4}", text) or not 1000 <= int(text) <= 9999:
+            raise ValidationError(
+                _("“%(value)s” is not a year (four digits, such as 2019)."),
+                code="invalid", params={"value": text[:60]},
+            )
+        return int(text)
+
+
+class SortField(forms.CharField):
+    def __init__(self, *, columns, **kwargs):
+        self.columns = columns
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        text = super().to_python(value).strip()
+        if text and text.removeprefix("-") not in self.columns:
+            raise ValidationError(
+                _("Cannot sort by “%(value)s”; sort by one of: %(choices)s (with - for descending)."),
+                code="invalid", params={"value": text[:60], "choices": ", ".join(self.columns)},
+            )
+        return text
+
+
+# ---------------------------------------------------------------------------
+# Filters
+
+
+@dataclass
+class FacetChoice:
+    value: str
+    label: str
+    count: int | None
+    selected: bool = False
+
+
+@dataclass
+class Facet:
+    name: str
+    label: str
+    choices: list[FacetChoice] = field(default_factory=list)
+    selected: FacetChoice | None = None
+
+
+class FacetMixin:
+    """A filter whose choices are counted (with the other filters applied) in one query.
+
+    ``many``: the path crosses a to-many relation, so it filters through a subquery (no
+    duplicate rows) and counts distinct records.
+    """
+
+    facet = True
+
+    def __init__(self, *args, many=False, **kwargs):
+        self.many = many
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        if value in (None, ""):
+            return qs
+        lookup = {self.field_name: value}
+        if self.many:
+            return qs.filter(pk__in=qs.model._base_manager.filter(**lookup).values("pk"))
+        return qs.filter(**lookup)
+
+    def facet_rows(self, queryset, limit):
+        raise NotImplementedError
+
+
+class SlugFilter(FacetMixin, django_filters.ModelChoiceFilter):
+    """``?county=puan-xian``: the records linked (through ``field_name``) to the record with that slug."""
+
+    field_class = SlugChoiceField
+
+    def __init__(self, *args, label_field="name", **kwargs):
+        self.label_field = label_field
+        super().__init__(*args, **kwargs)
+
+    def facet_rows(self, queryset, limit):
+        path = self.field_name
+        rows = (
+            queryset.order_by()
+            .values(facet_value=F(f"{path}__slug"), facet_label=F(f"{path}__{self.label_field}"))
+            .annotate(n=Count("pk", distinct=True))
+            .order_by("-n", "facet_label")[: limit + 1]
+        )
+        return [(r["facet_value"], r["facet_label"], r["n"]) for r in rows if r["facet_value"]][:limit]
+
+    def label_for(self, value):
+        return getattr(value, self.label_field)
+
+    def value_of(self, value):
+        return value.slug
+
+
+class CodeFilter(FacetMixin, django_filters.ChoiceFilter):
+    """``?area=dianshang``: a choice code of the field at ``field_name``."""
+
+    field_class = CodeChoiceField
+
+    def facet_rows(self, queryset, limit):
+        labels = dict(self.extra["choices"])
+        rows = (
+            queryset.order_by()
+            .values(facet_value=F(self.field_name))
+            .annotate(n=Count("pk", distinct=True))
+            .order_by("-n", "facet_value")[: limit + 1]
+        )
+        return [
+            (r["facet_value"], str(labels.get(r["facet_value"], r["facet_value"])), r["n"])
+            for r in rows if r["facet_value"]
+        ][:limit]
+
+    def label_for(self, value):
+        return str(dict(self.extra["choices"]).get(value, value))
+
+    def value_of(self, value):
+        return value
+
+
+class ValueFilter(FacetMixin, django_filters.CharFilter):
+    """``?unit=元``: an exact free-text value (no fixed list, so an unknown value simply matches nothing)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", 100)
+        super().__init__(*args, **kwargs)
+
+    def facet_rows(self, queryset, limit):
+        rows = (
+            queryset.order_by()
+            .values(facet_value=F(self.field_name))
+            .annotate(n=Count("pk"))
+            .order_by("-n", "facet_value")[: limit + 1]
+        )
+        return [(r["facet_value"], r["facet_value"], r["n"]) for r in rows if r["facet_value"]][:limit]
+
+    def label_for(self, value):
+        return value
+
+    def value_of(self, value):
+        return value
+
+
+class SearchFilter(django_filters.CharFilter):
+    """``?q=``: every word must occur, simplified and traditional alike (see core.search)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label", gettext_lazy("Search"))
+        kwargs.setdefault("max_length", MAX_Q_LENGTH)
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        # A page applies q to its rows, its total and each facet: decide the plan once.
+        plans = self.__dict__.setdefault("_plans", {})
+        if (qs.model, value) not in plans:
+            plans[qs.model, value] = search_is_common(qs, value)
+        return search(qs, value, common=plans[qs.model, value])
+
+
+class YearFilter(django_filters.Filter):
+    """``year_from`` / ``year_to``: the records whose dates reach into the range.
+
+    A record spans from ``start`` (or ``end`` when there is no start) to ``end`` (or, with no
+    end, to today when ``open_end``: a program without an end date is still running).
+    Records without any date are left out once a year is asked for.
+    """
+
+    field_class = YearField
+
+    def __init__(self, *args, start=None, end=None, bound="from", open_end=False, **kwargs):
+        self.start, self.end, self.bound, self.open_end = start, end or start, bound, open_end
+        self.start = self.start or self.end
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        if value is None:
+            return qs
+        if self.bound == "from":
+            first = datetime.date(value, 1, 1)
+            condition = Q(**{f"{self.end}__gte": first})
+            no_end = Q(**{f"{self.end}__isnull": True})
+            if self.open_end:
+                condition |= no_end & Q(**{f"{self.start}__isnull": False})
+            else:
+                condition |= no_end & Q(**{f"{self.start}__gte": first})
+        else:
+            last = datetime.date(value, 12, 31)
+            condition = Q(**{f"{self.start}__lte": last}) | (
+                Q(**{f"{self.start}__isnull": True}) & Q(**{f"{self.end}__lte": last})
+            )
+        return qs.filter(condition)
+
+
+class SortFilter(django_filters.Filter):
+    """``?sort=name`` / ``?sort=-name``: one of the shown columns; ties broken by primary key, in the
+    direction of the sort.
+
+    ``columns`` maps each sort key to ``(label, (field or annotation, ...))``. Empty values sort
+    last either way, on SQLite and PostgreSQL alike.
+    """
+
+    field_class = SortField
+
+    def __init__(self, *, columns, default, **kwargs):
+        self.columns = columns
+        self.default = default
+        kwargs.setdefault("label", gettext_lazy("Sort by"))
+        super().__init__(columns=columns, **kwargs)
+
+    def filter(self, qs, value):
+        value = value or self.default
+        descending = value.startswith("-")
+        _label, paths = self.columns[value.removeprefix("-")]
+        order = [F(p).desc(nulls_last=True) if descending else F(p).asc(nulls_last=True) for p in paths]
+        # Ties go the way of the sort, so a descending sort reads an index backwards, whole.
+        return qs.order_by(*order, "-pk" if descending else "pk")
+
+
+class ListFilterSet(django_filters.FilterSet):
+    """Base for every public list's FilterSet: ``q``, facets and a sort that always applies."""
+
+    q = SearchFilter()
+
+    def filter_queryset(self, queryset):
+        return self.unsorted(queryset, sort=True)
+
+    def unsorted(self, queryset, exclude=None, sort=False):
+        """``queryset`` with every filter except ``exclude`` applied (and the sort only if ``sort``)."""
+        for name, value in self.form.cleaned_data.items():
+            if name != exclude and (sort or not isinstance(self.filters[name], SortFilter)):
+                queryset = self.filters[name].filter(queryset, value)
+        return queryset
+
+    @property
+    def sort_filter(self) -> SortFilter | None:
+        return next((f for f in self.filters.values() if isinstance(f, SortFilter)), None)
+
+    def facet_key_parts(self):
+        """What the facet counts depend on: the list, the language and every filter except the sort."""
+        sort = self.sort_filter
+        params = []
+        for name, value in self.data.items():
+            if name not in self.filters or self.filters[name] is sort:
+                continue
+            text = str(value).strip()
+            if isinstance(self.filters[name], SearchFilter):
+                # The terms searched, not the words typed: ``q=%`` is the whole list, ``脫貧`` is ``脱贫``.
+                text = " ".join(search_terms(text)[0])
+            if text:
+                params.append((name, text))
+        return [self._meta.model._meta.label, translation.get_language() or "", sorted(params)]
+
+    def count_facets(self, limit, time_limit=True) -> list[Facet]:
+        """Each facet's choices with their counts under the other filters, one query per facet
+        (the view keeps them in the cache, see :func:`cached_counts`).
+
+        A facet whose count takes longer than ``FACET_TIME_LIMIT_MS`` (default 200, as Datasette's
+        ``facet_time_limit_ms``) is cut off and offered with the choices of the unfiltered list,
+        without counts, so a rare combination of filters on a large table costs a page a fraction
+        of a second, never seconds. The unfiltered counts themselves are counted once, without a
+        limit, and cached like any other.
+        """
+        base = self._meta.model._default_manager.all()
+        found = []
+        for name, flt in self.filters.items():
+            if not getattr(flt, "facet", False):
+                continue
+            selected_value = self.form.cleaned_data.get(name)
+            selected = flt.value_of(selected_value) if selected_value not in (None, "") else None
+            try:
+                with query_time_limit(settings.FACET_TIME_LIMIT_MS if time_limit else 0):
+                    rows = flt.facet_rows(self.unsorted(base, exclude=name), limit)
+            except QueryTimedOut:
+                rows = [(value, label, None) for value, label, _n in self.unfiltered_facet_rows(name, limit)]
+            facet = Facet(name=name, label=str(flt.label))
+            for value, label, count in rows:
+                facet.choices.append(FacetChoice(str(value), str(label), count, str(value) == selected))
+            if selected is not None and not any(c.selected for c in facet.choices):
+                facet.choices.append(FacetChoice(selected, str(flt.label_for(selected_value)), None, True))
+            facet.selected = next((c for c in facet.choices if c.selected), None)
+            found.append(facet)
+        return found
+
+    def unfiltered_facet_rows(self, name, limit):
+        """``(value, label, count)`` of facet ``name`` on the whole list, from the cache."""
+        whole = type(self)(data={}, queryset=self.queryset, request=self.request)
+        whole.is_valid()
+        key = f"facets-{limit}"
+        facets = cached_counts(whole.facet_key_parts(), {key: lambda: whole.count_facets(limit, time_limit=False)})[key]
+        facet = next(f for f in facets if f.name == name)
+        return [(c.value, c.label, c.count) for c in facet.choices]
+
+
+# ---------------------------------------------------------------------------
+# A time limit for one query
+
+
+class QueryTimedOut(Exception):
+    """The query ran past its time limit and was cancelled."""
+
+
+SQLITE_PROGRESS_STEPS = 1000  # how many SQLite VM steps pass between looks at the clock
+
+
+@contextlib.contextmanager
+def query_time_limit(milliseconds):
+    """Cancel the queries of the block that run past ``milliseconds`` (0: no limit); raises QueryTimedOut.
+
+    PostgreSQL: ``statement_timeout`` set for the block only (``set_config(…, true)`` inside a
+    savepoint, put back after it). SQLite: a progress handler that interrupts the statement.
+    """
+    if not milliseconds:
+        yield
+        return
+    connection = connections["default"]
+    connection.ensure_connection()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW statement_timeout")
+            previous = cursor.fetchone()[0]
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT set_config('statement_timeout', %s, true)", [f"{int(milliseconds)}ms"])
+                yield
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
+        except OperationalError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) == "57014":  # query_canceled
+                raise QueryTimedOut from exc
+            raise
+    elif connection.vendor == "sqlite":
+        deadline = time.monotonic() + milliseconds / 1000
+        raw = connection.connection
+        raw.set_progress_handler(lambda: int(time.monotonic() > deadline), SQLITE_PROGRESS_STEPS)
+        try:
+            yield
+        except OperationalError as exc:
+            if "interrupted" in str(exc):
+                raise QueryTimedOut from exc
+            raise
+        finally:
+            raw.set_progress_handler(None, 0)
+    else:
+        yield
+
+
+# ---------------------------------------------------------------------------
+# Facet counts in the cache, and counts of related rows for one page
+
+
+FACET_GENERATION_KEY = "facets:generation"
+
+
+def cached_counts(key_parts, wanted, exact=()) -> dict:
+    """``{name: count()}`` for each ``name: count`` of ``wanted`` (a list's total, its facets), through
+    the cache, under ``key_parts`` (what the counts depend on: a FilterSet's ``facet_key_parts()``).
+
+    The counts are kept in this process's memory (``CACHES["counts"]``), so a page view writes
+    nothing to the database; the total and the facets of one set of filters share an entry. Each
+    entry carries the data generation it was counted at, read from the database cache every
+    process and replica shares: any save, delete or link change in the data apps starts a new
+    generation there (after its transaction commits), so counts are never older than the data,
+    whichever process made the change. Entries also expire after ``FACET_CACHE_SECONDS``
+    (default 300) in case rows are changed behind Django's back. The names in ``exact`` are
+    counted again when the entry holds only a bound for them (:class:`MoreThan`).
+    """
+    digest = hashlib.sha256(json.dumps(key_parts, ensure_ascii=False).encode()).hexdigest()
+    key = f"counts:{digest[:40]}"
+    try:
+        generation = cache.get(FACET_GENERATION_KEY, "0")
+    except DatabaseError:  # no cache table yet: count every time rather than fail the page
+        return {name: count() for name, count in wanted.items()}
+    store = caches["counts"]
+    entry = store.get(key)
+    values = dict(entry[1]) if entry is not None and entry[0] == generation else {}
+    missing = [name for name in wanted if name not in values or (name in exact and isinstance(values[name], MoreThan))]
+    for name in missing:
+        values[name] = wanted[name]()
+    if missing:
+        store.set(key, (generation, values), settings.FACET_CACHE_SECONDS)
+    return {name: values[name] for name in wanted}
+
+
+class MoreThan(int):
+    """A total known only to be larger than this number: its count ran past its time limit."""
+
+
+COUNT_FLOOR = 1000
+
+
+def bounded_count(queryset) -> int:
+    """``queryset.count()`` when it takes at most ``FACET_TIME_LIMIT_MS``; else, counted again up to
+    ``COUNT_FLOOR`` rows within the same limit, ``MoreThan(COUNT_FLOOR)`` (or the exact count when
+    there are fewer), and ``MoreThan(0)`` when even that is too slow. A count of every matching row
+    can take seconds on a large table (4 s after the cache expired, in review), for anyone who
+    asks for a new combination of filters; the page then says "more than 1,000" and its pages
+    still work (see ``ListExportMixin.get``).
+    """
+    limit = settings.FACET_TIME_LIMIT_MS
+    try:
+        with query_time_limit(limit):
+            return queryset.count()
+    except QueryTimedOut:
+        pass
+    try:
+        with query_time_limit(limit):
+            # Keys only: a list's per-row counts (correlated subqueries) would be computed for nothing.
+            found = queryset.order_by().values("pk")[: COUNT_FLOOR + 1].count()
+    except QueryTimedOut:
+        return MoreThan(0)
+    return found if found <= COUNT_FLOOR else MoreThan(COUNT_FLOOR)
+
+
+def new_data_generation():
+    """Every cached count, in every process, is out of date from now on (the one write to the cache)."""
+    cache.set(FACET_GENERATION_KEY, uuid.uuid4().hex, None)
+
+
+class _NewGeneration:
+    """An on-commit callback that starts a new generation once."""
+
+    def __init__(self):
+        self.done = False
+
+    def __call__(self):
+        self.done = True
+        new_data_generation()
+
+
+def _data_changed(sender, **kwargs):
+    if sender._meta.app_label not in registry.record_app_labels():
+        return
+    connection = connections[kwargs.get("using") or "default"]
+    # One new generation per transaction, however many rows it writes (an import of 10,000 rows
+    # is one), and none for a transaction that is rolled back.
+    pending = (entry[1] for entry in connection.run_on_commit)
+    if connection.in_atomic_block and any(isinstance(f, _NewGeneration) and not f.done for f in pending):
+        return
+    transaction.on_commit(_NewGeneration(), using=connection.alias)
+
+
+def connect_facet_cache():
+    """Called once from ``CoreConfig.ready``."""
+    for signal in (post_save, post_delete, m2m_changed):
+        signal.connect(_data_changed, dispatch_uid=f"facets_{signal!r}")
+
+
+def related_count(model, to_outer, counted="pk", distinct=False):
+    """How many rows of ``model`` point at the outer row through ``to_outer``, as a subquery.
+
+    Unlike ``Count`` over a join, it needs no ``GROUP BY`` of the whole list: the database
+    computes it only for the rows of the page (or, when a list is sorted by it, once per row).
+    """
+    rows = (
+        model._base_manager.filter(**{to_outer: OuterRef("pk")}).order_by().values(to_outer)
+        .annotate(n=Count(counted, distinct=distinct)).values("n")[:1]
+    )
+    return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
+
+
+# ---------------------------------------------------------------------------
+# Deep pages
+
+DEEP_OFFSET = 1000
+
+
+def page_rows(queryset, start, size):
+    """Rows ``start`` to ``start + size`` of ``queryset``, in order.
+
+    Past the first ``DEEP_OFFSET`` rows, the rows skipped are walked by their keys alone (one
+    query over the sort index, which the database can answer without reading the rows), and only
+    the page's rows are then read whole: page 500 costs about what page 5 does, plus one query.
+    """
+    if start < DEEP_OFFSET:
+        return list(queryset[start: start + size])
+    keys = list(queryset.values_list("pk", flat=True)[start: start + size])
+    found = {row.pk: row for row in queryset.order_by().filter(pk__in=keys)}
+    return [found[key] for key in keys if key in found]
+
+
+# ---------------------------------------------------------------------------
+# The view mixin
+
+
+def query_string(params, drop=(), **updates) -> str:
+    """The request's query string without ``drop`` and with ``updates`` (empty values left out)."""
+    copy = params.copy()
+    for name in drop:
+        copy.pop(name, None)
+    for name, value in updates.items():
+        copy[name] = value
+    for name in [k for k, values in copy.lists() if all(v == "" for v in values)]:
+        del copy[name]
+    text = copy.urlencode()
+    return f"?{text}" if text else "?"
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def parse_positive(params, name, default, maximum=None) -> int:
+    text = params.get(name, "")
+    if text.strip() == "":
+        return default
+    if not re.fullmatch(r"\s*\d{1,9}\s*", text) or int(text) < 1:
+        raise BadQuery({name: [_("“%(value)s” is not a whole number of 1 or more.") % {"value": text[:60]}]})
+    number = int(text)
+    if maximum is not None and number > maximum:
+        raise BadQuery({name: [_("At most %(maximum)s.") % {"maximum": maximum}]})
+    return number
+
+
+def search_notices(q) -> list[str]:
+    """A visible notice for each word of ``q`` the search leaves out (see core.search.search_terms)."""
+    return [
+        _("“%(word)s” was left out of the search: a search word needs a letter or a digit.") % {"word": word[:60]}
+        for word in search_terms(q)[1]
+    ]
+
+
+class ListExportMixin:
+    """One filtered, sorted queryset; HTML one page of it, ``format=csv`` all of it, ``format=json`` a page."""
+
+    resource_class = None
+    paginate_by = DEFAULT_PER_PAGE
+    max_per_page = MAX_PER_PAGE
+    list_name = None  # ``programs``: the CSV file name and the page's key
+    http_method_names = ["get", "head", "options"]
+
+    def get_list_name(self):
+        return self.list_name or self.request.resolver_match.url_name.removesuffix("_list") + "s"
+
+    def get_filterset_kwargs(self, filterset_class):
+        # Always bound, so the default sort applies to the bare URL too.
+        return {"data": self.request.GET, "request": self.request, "queryset": self.get_queryset()}
+
+    def get(self, request, *args, **kwargs):
+        params = request.GET
+        fmt = params.get("format", "").strip() or "html"
+        self.object_list = []
+        self.filterset = self.get_filterset(self.get_filterset_class())
+        errors = {}
+        if fmt not in FORMATS:
+            errors["format"] = [_("“%(value)s” is not a format; use csv or json.") % {"value": fmt[:30]}]
+            fmt = "html"
+        if not self.filterset.is_valid():
+            for name, messages in self.filterset.form.errors.items():
+                errors[name] = [str(m) for m in messages]
+        try:
+            self.page_number = parse_positive(params, "page", 1)
+        except BadQuery as exc:
+            errors.update(exc.errors)
+        try:
+            self.per_page = parse_positive(params, "per_page", self.paginate_by, self.max_per_page)
+        except BadQuery as exc:
+            errors.update(exc.errors)
+        if errors:
+            return self.bad_request(errors, fmt)
+
+        if fmt != "html" and request.method == "HEAD":
+            return self.export_head(fmt)
+        queryset = self.filterset.qs
+        if fmt == "csv":
+            return self.csv_response(queryset)
+
+        # The JSON's count is exact (an export: EXPORT_CONCURRENCY at once); a page's total is
+        # counted within FACET_TIME_LIMIT_MS, like its facets (see bounded_count).
+        exact = fmt == "json"
+        wanted = {"total": queryset.count if exact else lambda: bounded_count(queryset)}
+        if fmt == "html":
+            wanted[f"facets-{FACET_LIMIT}"] = lambda: self.filterset.count_facets(FACET_LIMIT)
+        counts = cached_counts(self.filterset.facet_key_parts(), wanted, exact=("total",) if exact else ())
+        total = counts["total"]
+        start = (self.page_number - 1) * self.per_page
+        shown = queryset.defer(*derived_columns(queryset.model))
+        more = False
+        if isinstance(total, MoreThan):
+            # Not counted exactly: one row past the page says whether there is a next one.
+            rows = page_rows(shown, start, self.per_page + 1)
+            more = len(rows) > self.per_page
+            rows = rows[: self.per_page]
+            if not rows and self.page_number > 1:
+                return self.bad_request({"page": [_("There is no page %(page)s.") % {"page": self.page_number}]}, fmt)
+            total = MoreThan(max(total, start + self.per_page)) if more else start + len(rows)
+            pages = None if more else self.page_number
+        else:
+            pages = max(1, -(-total // self.per_page))
+            if self.page_number > pages:
+                return self.bad_request(
+                    {"page": [_("There is no page %(page)s; there are %(pages)s.") % {
+                        "page": self.page_number, "pages": pages}]},
+                    fmt,
+                )
+            if fmt == "json":
+                rows = list(self.resource_class.prepare_export_queryset(queryset)[start: start + self.per_page])
+                return self.json_response(rows, total, pages)
+            rows = page_rows(shown, start, self.per_page)
+        context = self.get_context_data(
+            object_list=rows, total=total, pages=pages, more=more, facets=counts[f"facets-{FACET_LIMIT}"]
+        )
+        return self.render_to_response(context)
+
+    # -- HTML -----------------------------------------------------------------
+
+    def get_context_data(self, **kwargs):
+        params = self.request.GET
+        filterset = self.filterset
+        context = {
+            "view": self,
+            "filterset": filterset,
+            "list_name": self.get_list_name(),
+            "object_list": kwargs.get("object_list", []),
+            "errors": kwargs.get("errors", {}),
+            "notices": search_notices(params.get("q", "")),
+            "facets": kwargs.get("facets", []),
+            "total": kwargs.get("total"),
+            "csv_url": query_string(params, drop=("page", "format"), format="csv"),
+            "json_url": query_string(params, drop=("page", "format"), format="json"),
+            "columns": self.columns(),
+            "form_values": {name: params.get(name, "") for name in filterset.filters},
+            "per_page": getattr(self, "per_page", self.paginate_by),
+            "per_page_choices": sorted({20, 50, 100, 200, self.paginate_by}),
+        }
+        if "pages" in kwargs:
+            # pages is None when the total was not counted exactly and rows follow this page (more).
+            pages, total, number = kwargs["pages"], context["total"], self.page_number
+            has_next = number < pages if pages else kwargs.get("more", False)
+            context["page"] = {
+                "number": number,
+                "pages": pages,
+                "first": (number - 1) * self.per_page + 1 if context["object_list"] else 0,
+                "last": (number - 1) * self.per_page + len(context["object_list"]),
+                "previous_url": query_string(params, page=number - 1) if number > 1 else None,
+                "next_url": query_string(params, page=number + 1) if has_next else None,
+                "first_url": query_string(params, drop=("page",)) if number > 1 else None,
+                "last_url": query_string(params, page=pages) if pages and number < pages else None,
+            }
+            context["total_exact"] = not isinstance(total, MoreThan)
+        return context
+
+    def columns(self):
+        """The table head: each shown column with its sort link and current direction."""
+        sort = self.filterset.sort_filter
+        if sort is None:
+            return []
+        params = self.request.GET
+        current = (self.filterset.form.cleaned_data.get("sort") if self.filterset.is_valid() else "") or sort.default
+        found = []
+        for key, (label, _paths) in sort.columns.items():
+            state = "ascending" if current == key else "descending" if current == f"-{key}" else ""
+            target = f"-{key}" if state == "ascending" else key
+            found.append({
+                "key": key, "label": label, "state": state,
+                "url": query_string(params, drop=("page",), sort=target),
+            })
+        return found
+
+    def bad_request(self, errors, fmt):
+        messages = [
+            {"parameter": name, "value": self.request.GET.get(name, "")[:80], "messages": msgs}
+            for name, msgs in errors.items()
+        ]
+        if fmt == "json":
+            return JsonResponse({"errors": {m["parameter"]: m["messages"] for m in messages}}, status=400)
+        if fmt == "csv":
+            body = "\n".join(f"{m['parameter']}: {' '.join(m['messages'])}" for m in messages)
+            return HttpResponse(body + "\n", status=400, content_type="text/plain; charset=utf-8")
+        context = self.get_context_data(errors=messages)
+        return TemplateResponse(self.request, self.get_template_names(), context, status=400)
+
+    # -- CSV and JSON -----------------------------------------------------------
+
+    def csv_filename(self):
+        return f"{self.get_list_name()}-{timezone.localdate():%Y-%m-%d}.csv"
+
+    def csv_rows(self, queryset):
+        """BOM and header, then one row per record, fetched ``CSV_CHUNK_SIZE`` at a time."""
+        resource = self.resource_class()
+        writer = csv.writer(_Echo())
+        yield "\ufeff" + writer.writerow(resource.get_export_headers())
+        queryset = self.resource_class.prepare_export_queryset(queryset)
+        for obj in queryset.iterator(chunk_size=CSV_CHUNK_SIZE):
+            yield writer.writerow(resource.export_row(obj))
+
+    def export_head(self, fmt):
+        """HEAD of a CSV or JSON export: its headers, with no rows read or counted (no Content-Length:
+        the GET's CSV is streamed; its JSON's length is not known without building it)."""
+        if fmt == "csv":
+            response = StreamingHttpResponse([], content_type="text/csv; charset=utf-8")
+            response["Content-Disposition"] = f'attachment; filename="{self.csv_filename()}"'
+            return response
+        return StreamingHttpResponse([], content_type="application/json")
+
+    def csv_response(self, queryset):
+        response = StreamingHttpResponse(
+            (line.encode("utf-8") for line in self.csv_rows(queryset)),
+            content_type="text/csv; charset=utf-8",
+        )
+        response["Content-Disposition"] = f'attachment; filename="{self.csv_filename()}"'
+        return response
+
+    def json_response(self, rows, total, pages):
+        request = self.request
+        resource = self.resource_class()
+        headers = resource.get_export_headers()
+        number = self.page_number
+
+        def page_url(n):
+            return request.build_absolute_uri(request.path + query_string(request.GET, page=n))
+
+        results = []
+        for obj in rows:
+            item = dict(zip(headers, resource.export_row(obj, escape_formulae=False)))
+            item["url"] = request.build_absolute_uri(obj.get_absolute_url())
+            results.append(item)
+        return JsonResponse(
+            {
+                "count": total,
+                "next": page_url(number + 1) if number < pages else None,
+                "previous": page_url(number - 1) if number > 1 else None,
+                "results": results,
+            },
+            json_dumps_params={"ensure_ascii": False},
+        )

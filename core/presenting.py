@@ -1,0 +1,177 @@
+"""Small pieces of presentation that are too fiddly for a template: figure charts and quote marks
+(both return HTML already escaped, so templates only print them), and the rows a detail page lists.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections import defaultdict
+from decimal import Decimal
+
+from django.utils.html import escape, format_html
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+
+from core.importing import heavy_columns, related_model
+from core.records import format_partial_date
+
+
+# ---------------------------------------------------------------------------
+# Charts: one metric reported at several dates, drawn server-side as SVG
+
+
+def _when(outcome):
+    if outcome.period_end:
+        return outcome.period_end, format_partial_date(outcome.period_end, outcome.period_end_precision)
+    if outcome.period_start:
+        return outcome.period_start, format_partial_date(outcome.period_start, outcome.period_start_precision)
+    return None, ""
+
+
+def figure_charts(outcomes) -> list[dict]:
+    """For each (metric, unit) with values at two or more dates: ``{metric, unit, svg, points}``.
+
+    ``points`` are the outcomes in date order, so the numbers can also be shown as a table.
+    """
+    groups = defaultdict(list)
+    for outcome in outcomes:
+        when, _label = _when(outcome)
+        if outcome.value is not None and when is not None:
+            groups[(outcome.metric, outcome.unit)].append(outcome)
+    charts = []
+    for (metric, unit), points in groups.items():
+        points.sort(key=lambda o: (_when(o)[0], o.pk))
+        if len({_when(o)[0] for o in points}) < 2:
+            continue
+        charts.append({"metric": metric, "unit": unit, "points": points, "svg": svg_chart(metric, unit, points)})
+    return charts
+
+
+def svg_chart(metric, unit, points, width=640, height=260):
+    """A line chart of ``points`` (outcomes with value and date); the y axis starts at zero."""
+    left, right, top, bottom = 16, 16, 28, 44
+    dates = [_when(o)[0] for o in points]
+    first, last = min(dates).toordinal(), max(dates).toordinal()
+    span = max(last - first, 1)
+    top_value = max(o.value for o in points) or Decimal(1)
+
+    def x(o):
+        return left + (width - left - right) * (_when(o)[0].toordinal() - first) / span
+
+    def y(o):
+        return top + (height - top - bottom) * float(1 - o.value / top_value)
+
+    title = _("%(metric)s over time") % {"metric": metric}
+    chart_id = f"chart-{zlib.crc32(f'{metric}|{unit}'.encode()):08x}"
+    parts = [
+        format_html(
+            '<svg class="chart" viewBox="0 0 {} {}" role="img" aria-labelledby="{}" xmlns="http://www.w3.org/2000/svg">',
+            width, height, chart_id,
+        ),
+        format_html('<title id="{}">{}</title>', chart_id, title),
+        format_html(
+            '<line class="chart-axis" x1="{}" y1="{}" x2="{}" y2="{}"/>',
+            left, height - bottom, width - right, height - bottom,
+        ),
+    ]
+    coords = " ".join(f"{x(o):.1f},{y(o):.1f}" for o in points)
+    parts.append(format_html('<polyline class="chart-line" points="{}"/>', coords))
+    for index, o in enumerate(points):
+        cx, cy = x(o), y(o)
+        anchor = "start" if index == 0 and len(points) > 1 else "end" if index == len(points) - 1 else "middle"
+        cx, cy, label_y = f"{cx:.1f}", f"{cy:.1f}", f"{max(cy - 10, 14):.1f}"
+        parts.append(format_html('<circle class="chart-point" cx="{}" cy="{}" r="5"/>', cx, cy))
+        parts.append(format_html(
+            '<text class="chart-value" x="{}" y="{}" text-anchor="{}">{}{}</text>',
+            cx, label_y, anchor, o.qualifier, o.value_printed,
+        ))
+        parts.append(format_html(
+            '<text class="chart-date" x="{}" y="{}" text-anchor="{}">{}</text>',
+            cx, height - bottom + 20, anchor, _when(o)[1],
+        ))
+    parts.append(mark_safe("</svg>"))
+    return mark_safe("".join(parts))
+
+
+# ---------------------------------------------------------------------------
+# Quotes: every outcome's sentence marked in its article
+
+
+def highlight_quotes(text, outcomes):
+    """The article ``text`` escaped, each outcome's quote wrapped in ``<mark id="quote-<slug>">``.
+
+    A quote is found at its first occurrence. Quotes that overlap (two figures from one sentence)
+    share one mark: it carries the first outcome's id, the others get an anchor just before it,
+    and a numbered link to each outcome follows the mark.
+    """
+    spans = []
+    for outcome in outcomes:
+        start = text.find(outcome.quote) if outcome.quote else -1
+        if start >= 0:
+            spans.append((start, start + len(outcome.quote), outcome))
+    spans.sort(key=lambda s: (s[0], -s[1], s[2].pk))
+    groups = []
+    for start, end, outcome in spans:
+        if groups and start < groups[-1][1]:
+            groups[-1][1] = max(groups[-1][1], end)
+            groups[-1][2].append(outcome)
+        else:
+            groups.append([start, end, [outcome]])
+    html, position = [], 0
+    for start, end, members in groups:
+        html.append(escape(text[position:start]))
+        for other in members[1:]:
+            html.append(format_html('<span class="quote-anchor" id="quote-{}"></span>', other.slug))
+        first = members[0]
+        html.append(format_html(
+            '<mark class="quote" id="quote-{}"><a href="{}" title="{}">{}</a></mark>',
+            first.slug, first.get_absolute_url(), str(first), text[start:end],
+        ))
+        if len(members) > 1:
+            for number, member in enumerate(members, 1):
+                html.append(format_html(
+                    '<a class="quote-ref" href="{}" title="{}">[{}]</a>', member.get_absolute_url(), str(member), number
+                ))
+        position = end
+    html.append(escape(text[position:]))
+    return mark_safe("".join(html))
+
+
+# ---------------------------------------------------------------------------
+# Rows a page only names and links to
+
+
+def linked_only(queryset, *related):
+    """``queryset`` joined to the foreign keys ``related``, without the columns a page that only names and
+    links these rows never reads: the derived search columns and an article's text, the widest columns
+    (a source's search text holds its whole article again). The same columns the exports leave behind.
+    """
+    model = queryset.model
+    heavy = heavy_columns(model)
+    for path in related:
+        heavy += [f"{path}__{name}" for name in heavy_columns(related_model(model, path))]
+    return queryset.select_related(*related).defer(*heavy)
+
+
+def figure_rows(outcomes):
+    """A detail page's figures (``outcomes`` a queryset) as its outcome table and charts show them, by metric and date.
+
+    They print the outcome and its source's title and link: the program, fund and county are not joined.
+    """
+    return linked_only(outcomes, "source").order_by("metric", "period_end", "pk")
+
+
+DETAIL_LIMIT = 50
+"""How many linked rows a detail page lists before it points to the filtered list instead."""
+
+
+def first_rows(queryset, limit=DETAIL_LIMIT) -> tuple[list, int]:
+    """The first ``limit`` rows of ``queryset`` and how many there are in all (one query when they all fit).
+
+    A fund at scale has thousands of programs: its page lists the first ones and links to the
+    filtered list, so a detail page stays the size of a page.
+    """
+    rows = list(queryset[: limit + 1])
+    if len(rows) <= limit:
+        return rows, len(rows)
+    return rows[:limit], queryset.count()

@@ -1,0 +1,179 @@
+"""Fixtures and helpers for the admin, import and export tests of every app.
+
+Test modules import what they use (``from core.testing.admin import editor_client, ...``);
+pytest finds fixtures imported into a test module as if they were defined there.
+"""
+
+import csv
+import io
+
+import pytest
+from django.apps import apps
+from django.urls import reverse
+
+PROJECT_APPS = ("programs", "counties", "envoys")
+
+
+# ---------------------------------------------------------------------------
+# Users in the two roles the data migration creates
+
+
+def _member(django_user_model, group_name):
+    from django.contrib.auth.models import Group
+
+    user = django_user_model.objects.create_user(
+        username=group_name, password=f"{group_name}-password", is_staff=True
+    )
+    user.groups.add(Group.objects.get(name=group_name))
+    return user
+
+
+@pytest.fixture
+def editor_user(db, django_user_model):
+    return _member(django_user_model, "editor")
+
+
+@pytest.fixture
+def viewer_user(db, django_user_model):
+    return _member(django_user_model, "viewer")
+
+
+@pytest.fixture
+def editor_client(client, editor_user):
+    # The admin tests read the interface's English messages; Chinese is the site's default.
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    client.force_login(editor_user)
+    return client
+
+
+@pytest.fixture
+def viewer_client(client, viewer_user):
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    client.force_login(viewer_user)
+    return client
+
+
+@pytest.fixture
+def second_editor_client(db, django_user_model):
+    """Another editor in another browser, for concurrent edits."""
+    from django.contrib.auth.models import Group
+    from django.test import Client
+
+    user = django_user_model.objects.create_user(username="editor2", password="x", is_staff=True)
+    user.groups.add(Group.objects.get(name="editor"))
+    other = Client(HTTP_ACCEPT_LANGUAGE="en")
+    other.force_login(user)
+    return other
+
+
+# ---------------------------------------------------------------------------
+# A small world: one of each record, linked as the real data is
+
+
+@pytest.fixture
+def world(db, make_source, make_fund, make_organization, make_program, make_county, make_outcome,
+          make_envoy, make_posting):
+    from counties.models import CountyDesignation
+
+    source = make_source(title="脱贫文章", slug="tuopin-wenzhang",
+                         text="阿里巴巴脱贫基金投入100亿元。普安县是国家级贫困县。帮助3000人就业。")
+    fund = make_fund(name="阿里巴巴脱贫基金", slug="alibaba-tuopin-jijin", aliases="阿里巴巴脫貧基金",
+                     commitment="10000000000", commitment_printed="100亿元")
+    organization = make_organization(name="淘宝大学", slug="taobao-daxue")
+    county = make_county(name="普安县", slug="puan-xian")
+    program = make_program(name="热土计划", slug="retu-jihua", fund=fund, summary="乡村振兴")
+    program.counties.add(county)
+    program.sources.add(source)
+    program.organizations.add(organization)
+    outcome = make_outcome(slug="puan-jiuye", metric="就业人数", value="3000", unit="人",
+                           value_printed="3000人", quote="帮助3000人就业", source=source,
+                           program=program, county=county)
+    CountyDesignation.objects.create(county=county, designation="guojiaji-pinkunxian", source=source,
+                                     quote="普安县是国家级贫困县")
+    envoy = make_envoy(name="王小明", slug="wang-xiaoming", nickname="明哥")
+    posting = make_posting(envoy=envoy, county=county, slug="wang-xiaoming-puan-xian", title="副县长")
+    return {
+        "source": source, "fund": fund, "organization": organization, "county": county,
+        "prefecture": county.prefecture, "province": county.province, "program": program,
+        "outcome": outcome, "envoy": envoy, "posting": posting,
+    }
+
+
+# ---------------------------------------------------------------------------
+# Helpers
+
+
+def admin_url(model, view, *args):
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
+
+
+def db_dump() -> dict:
+    """Every row of every table of the project's apps (history included), in a stable order."""
+    dump = {}
+    for label in PROJECT_APPS:
+        for model in apps.get_app_config(label).get_models():
+            rows = list(model._base_manager.order_by("pk").values())
+            dump[model._meta.label] = rows
+            for field in model._meta.local_many_to_many:
+                through = field.remote_field.through
+                dump[through._meta.label] = list(through.objects.order_by("pk").values())
+    return dump
+
+
+def csv_bytes(header, rows, encoding="utf-8-sig") -> bytes:
+    stream = io.StringIO()
+    writer = csv.writer(stream)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return stream.getvalue().encode(encoding)
+
+
+def read_csv_response(response) -> list[list[str]]:
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    text = content.decode("utf-8")
+    assert text.startswith("\ufeff"), "CSV export must start with a UTF-8 byte-order mark"
+    return list(csv.reader(io.StringIO(text[1:])))
+
+
+FORMATS = {"csv": 0, "csv-utf8": 1, "csv-gb18030": 2, "xlsx": 3, "json": 4}
+EXPORT_FORMATS = {"csv": 0, "xlsx": 1, "json": 2}
+
+
+def upload(client, model, content: bytes, name="data.csv", file_format="csv"):
+    """The first step of an admin import (the preview): nothing is written whatever the file."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return client.post(
+        admin_url(model, "import"),
+        {"import_file": SimpleUploadedFile(name, content), "format": FORMATS[file_format], "resource": "0"},
+    )
+
+
+def import_file(client, model, content: bytes, name="data.csv", file_format="csv"):
+    """Preview then confirm, as a person would; returns (preview response, confirm response or None)."""
+    preview = upload(client, model, content, name, file_format)
+    confirm_form = preview.context["confirm_form"] if preview.context else None
+    if not confirm_form:
+        return preview, None
+    data = {key: confirm_form.initial[key] for key in ("import_file_name", "original_file_name", "format", "resource")}
+    return preview, client.post(admin_url(model, "process_import"), data)
+
+
+def problems(response) -> list[dict]:
+    result = response.context["result"] if response.context and "result" in response.context else None
+    return getattr(result, "problems", []) if result else []
+
+
+def resource_class(model):
+    from django.contrib import admin
+
+    return admin.site._registry[model].resource_classes[0]
+
+
+def export(client, model, query="", file_format="csv"):
+    """The admin export of every column, from the changelist with ``query`` (its filters and search)."""
+    resource = resource_class(model)
+    data = {"format": EXPORT_FORMATS[file_format], "resource": "0"}
+    data.update({f"{resource.__name__.lower()}_{name}": "on" for name in resource().get_export_order()})
+    url = admin_url(model, "export") + (f"?{query}" if query else "")
+    return client.post(url, data)

@@ -1,0 +1,636 @@
+"""Demo data at scale: ``manage.py generate_demo --programs N`` fills the database with N programs.
+
+The rows have the shape of the real data (provinces, prefectures and counties; funds and
+organizations; programs in the real areas; about five reported figures per program, each
+quoting a sentence that occurs verbatim in a generated article; envoys and their postings),
+in Chinese, and the same seed always gives the same rows.
+
+Generated rows are told apart by their slug, which starts with ``demo-``. The generator deletes
+its own earlier rows before writing new ones, never touches a seed row (the records of
+``seeds/``, which ``make run`` loads), and refuses to run on a database that holds any other
+record unless it is forced: such a database is somebody's real data.
+
+Speed: rows are written with ``bulk_create`` and plain ``INSERT``s in batches (100,000 programs,
+500,000 figures and their links take about a minute on SQLite; BENCHMARKS.md has the figures).
+``bulk_create`` sends no ``pre_save`` signal, so ``search_text`` and ``search_tokens`` are filled
+here; every text is built from a small vocabulary, so each fragment is normalised once and the
+pieces are joined (``tests/test_generate_demo.py`` checks that the result equals what a save would
+write, on a sample). The SQLite search index is rebuilt once at the end instead of row by row.
+Generated rows get no history rows.
+"""
+
+from __future__ import annotations
+
+import datetime
+import random
+from decimal import Decimal
+
+from django.apps import apps
+from django.core.management.color import no_style
+from django.db import connection, transaction
+from django.utils import translation
+
+from core import registry
+from core.listing import new_data_generation
+from core.search import drop_index, ensure_index, normalise, pinyin_of, search_tokens
+
+DEMO_PREFIX = "demo-"
+BATCH = 2000
+
+
+class DemoRefused(Exception):
+    """The database holds records the generator did not write (and that are not seed records)."""
+
+
+# ---------------------------------------------------------------------------
+# Vocabulary. Pinyin is always taken of a whole joined name, since a reading can change with its
+# neighbour (电商 + 行动 reads dian shang hang dong).
+
+PROVINCES = [
+    ("河北省", "sheng"), ("山西省", "sheng"), ("内蒙古自治区", "zizhiqu"), ("吉林省", "sheng"),
+    ("黑龙江省", "sheng"), ("安徽省", "sheng"), ("江西省", "sheng"), ("河南省", "sheng"),
+    ("湖北省", "sheng"), ("湖南省", "sheng"), ("广西壮族自治区", "zizhiqu"), ("海南省", "sheng"),
+    ("四川省", "sheng"), ("贵州省", "sheng"), ("云南省", "sheng"), ("西藏自治区", "zizhiqu"),
+    ("陕西省", "sheng"), ("甘肃省", "sheng"), ("青海省", "sheng"), ("宁夏回族自治区", "zizhiqu"),
+    ("新疆维吾尔自治区", "zizhiqu"), ("重庆市", "zhixiashi"),
+]
+PLACE_CHARS = (
+    "安宁平丰永德昌兴华新阳山河源江川云石龙凤泉林溪岭清白金玉东西南北青秀峰湖桃梅松柏"
+    "春鸣嘉福泰康宝远盛茂吉祥瑞文武仁义信岩坪沟塘湾坝营城关庄寨集镇屯"
+)
+PREFECTURE_KINDS = [("市", "dijishi", 6), ("自治州", "zizhizhou", 2), ("地区", "diqu", 1)]
+COUNTY_KINDS = [("县", "xian", 12), ("自治县", "zizhixian", 2), ("旗", "qi", 1), ("市", "xianjishi", 2),
+                ("区", "qu", 1)]
+DESIGNATIONS = ["guojiaji-pinkunxian", "shendu-pinkunxian", "sanqu-sanzhou", "zhongdianxian"]
+
+# (theme, area)
+THEMES = [
+    ("茶叶电商", "dianshang"), ("农产品直播", "dianshang"), ("网店孵化", "dianshang"),
+    ("乡村教师", "jiaoyu"), ("留守儿童阅读", "jiaoyu"), ("职业教育", "jiaoyu"),
+    ("乡村医生培训", "jiankang"), ("母婴健康", "jiankang"), ("大病救助", "jiankang"),
+    ("女性创业", "nvxing"), ("巾帼电商", "nvxing"), ("妈妈工坊", "nvxing"),
+    ("生态保护", "shengtai"), ("护林员", "shengtai"), ("水源涵养", "shengtai"),
+    ("数字乡村", "keji"), ("智慧农业", "keji"), ("特色产业", "chanye"), ("食用菌种植", "chanye"),
+    ("电商人才", "rencai"), ("青年创业", "rencai"), ("普惠金融", "jinrong"), ("小额信贷", "jinrong"),
+    ("农村物流", "wuliu"), ("冷链仓储", "wuliu"), ("乡村旅游", "lvyou"), ("民宿发展", "lvyou"),
+    ("公益助农", "qita"),
+]
+PROGRAM_KINDS = [("计划", "plan"), ("项目", "project"), ("行动", "program"), ("工程", "project"),
+                 ("示范班", "event"), ("平台", "platform")]
+ORDINALS = "二三四五六七八九"
+FUND_THEMES = ["乡村教育", "乡村健康", "女性发展", "生态保护", "数字乡村", "产业振兴", "人才培养",
+               "普惠金融", "乡村物流", "文旅融合", "助农公益", "应急救助", "科技助农", "乡村振兴",
+               "留守儿童", "乡村医疗", "绿色发展", "青年创业", "乡村治理", "电商扶贫"]
+ORG_KINDS = [("电商服务中心", "partner"), ("农业合作社", "partner"), ("公益基金会", "foundation"),
+             ("职业技术学校", "partner"), ("乡村振兴局", "government"), ("物流服务站", "company"),
+             ("数字产业园", "company")]
+PUBLISHERS = ["人民网", "新华网", "澎湃新闻", "中国青年报", "浙江日报", "经济日报", "中国新闻网",
+              "农民日报", "光明日报", "钱江晚报"]
+SURNAMES = "王李张刘陈杨黄吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔汤"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建文辉鹏斌宇浩凯健俊帆帅旭宁琳晨晶欣雪梅琴云飞鑫波"
+NICKNAMES = ["小龙", "阿星", "青松", "老牛", "县长", "山鹰", "石头", "大树", "小鱼", "向阳"]
+ROLES = [("tepaiyuan", 5), ("cunxiaoer", 3), ("peixun", 1), ("yuangong", 1)]
+POSTING_TITLES = ["副县长", "脱贫特派员", "乡村振兴特派员", "农村淘宝村小二", "电商培训讲师", "副指挥长"]
+BATCHES = ["首批", "第二批", "第三批", "第四批"]
+# (metric, verb before the figure, unit, (low, high) in units, multiplier word)
+METRICS = [
+    ("培训人数", "培训农民", "人", (50, 30000), ""),
+    ("带动销售额", "带动销售额", "元", (10, 90000), "万"),
+    ("覆盖行政村", "覆盖行政村", "个", (3, 300), ""),
+    ("惠及人次", "惠及", "人次", (100, 900000), ""),
+    ("投入资金", "投入资金", "元", (5, 5000), "万"),
+    ("新增就业岗位", "新增就业岗位", "个", (10, 5000), ""),
+    ("开设网店", "开设网店", "家", (5, 2000), ""),
+    ("农产品销售额", "农产品销售额达", "元", (11, 99), "亿"),
+]
+QUALIFIERS = ["", "", "", "超过", "近", "约", "累计"]
+MULTIPLIER = {"": 1, "万": 10_000, "亿": 100_000_000}
+
+
+# ---------------------------------------------------------------------------
+# Text helpers: a text is a list of fragments; each fragment is normalised once.
+
+
+class Texts:
+    """Caches of normalised and pinyin forms of fragments (the vocabulary is small)."""
+
+    def __init__(self):
+        self._norm: dict[str, str] = {}
+        self._pinyin: dict[str, str] = {}
+
+    def norm(self, fragments) -> str:
+        out = []
+        cache = self._norm
+        for fragment in fragments:
+            value = cache.get(fragment)
+            if value is None:
+                # ASCII is its own NFKC form and has no traditional characters: only lowercased.
+                value = fragment.lower() if fragment.isascii() else normalise(fragment)
+                if len(cache) < 200_000:
+                    cache[fragment] = value
+            out.append(value)
+        return "".join(out)
+
+    def pinyin(self, fragments) -> str:
+        """The pinyin of the joined text (not of each fragment: 电商+行动 reads shanghang joined)."""
+        text = "".join(fragments)
+        value = self._pinyin.get(text)
+        if value is None:
+            value = self._pinyin[text] = pinyin_of(text)
+        return value
+
+    def search_text(self, parts, name_fragments) -> str:
+        """Same as ``build_search_text``: each non-empty part normalised, then the name's pinyin."""
+        pieces = [self.norm(fragments) for fragments in parts if any(fragments)]
+        name_pinyin = self.pinyin(name_fragments) if name_fragments else ""
+        if name_pinyin:
+            pieces.append(self.norm([name_pinyin]))
+        return "\n".join(pieces)
+
+
+def _weighted(rng, pairs):
+    total = sum(weight for *_rest, weight in pairs)
+    pick = rng.uniform(0, total)
+    for item in pairs:
+        pick -= item[-1]
+        if pick <= 0:
+            return item
+    return pairs[-1]
+
+
+def _slugpart(pinyin: str) -> str:
+    return "".join(ch for ch in pinyin.lower() if ch.isascii() and ch.isalnum()) or "x"
+
+
+# ---------------------------------------------------------------------------
+# Which records the generator may live beside
+
+
+def foreign_records() -> dict[str, int]:
+    """Records that are neither generated (``demo-`` slug) nor seed records, counted per model."""
+    from counties.models import County, Prefecture, Province
+    from envoys.models import Envoy, Posting
+    from programs.models import Fund, Organization, Outcome, Program, Source
+    from core.seeding import SEEDS_DIR
+    from tracker.seeding import read_seeds
+
+    seeds = read_seeds(SEEDS_DIR)
+    kinds = {
+        "sources": Source, "provinces": Province, "prefectures": Prefecture, "counties": County,
+        "funds": Fund, "organizations": Organization, "programs": Program, "envoys": Envoy,
+        "postings": Posting, "outcomes": Outcome,
+    }
+    found = {}
+    for kind, model in kinds.items():
+        count = (model.objects.exclude(slug__startswith=DEMO_PREFIX)
+                 .exclude(slug__in=sorted(seeds.slugs(kind) - {None})).count())
+        if count:
+            found[model._meta.verbose_name_plural] = count
+    return found
+
+
+def delete_demo() -> int:
+    """Delete every generated row (raw deletes: no history rows, no per-object signals), record types in
+    the reverse of the registry's load order, each after the links and dependent rows that point at it."""
+
+    def raw(queryset):
+        return queryset._raw_delete(queryset.db)
+
+    demo = {"slug__startswith": DEMO_PREFIX}
+    types = list(reversed(registry.record_types()))
+    models = [t.model_class for t in types]
+    deleted = 0
+    for record_type, model in zip(types, models, strict=True):
+        for field in model._meta.many_to_many:
+            through = field.remote_field.through
+            raw(through.objects.filter(**{f"{field.m2m_field_name()}__slug__startswith": DEMO_PREFIX}))
+        for relation in model._meta.related_objects:
+            # rows that are not records themselves (a county's designations) go with what they belong to
+            if relation.one_to_many and relation.related_model not in models:
+                dependent = relation.related_model.objects
+                raw(dependent.filter(**{f"{relation.field.name}__slug__startswith": DEMO_PREFIX}))
+        if record_type.self_reference:
+            model.objects.filter(**demo).update(**{record_type.self_reference: None})
+        deleted += raw(model.objects.filter(**demo))
+    return deleted
+
+
+# ---------------------------------------------------------------------------
+# The generator
+
+
+def generate_demo(*, programs: int, seed: int = 1, force: bool = False, progress=None) -> dict[str, int]:
+    """Write ``programs`` generated programs and everything around them; return counts per model.
+
+    ``progress(n)`` is called after every batch with the number of rows just written.
+    Raises :class:`DemoRefused` when foreign records exist and ``force`` is false.
+    """
+    if programs < 1:
+        raise ValueError("--programs must be at least 1")
+    if not force:
+        found = foreign_records()
+        if found:
+            listed = ", ".join(f"{count} {name}" for name, count in found.items())
+            raise DemoRefused(
+                f"the database holds records that are neither seed records nor generated ({listed}); "
+                "run on an empty or seeded database, or pass --force to add demo rows beside them"
+            )
+    # SQLite checks every foreign key of every inserted row as it goes; the generator's keys are
+    # right by construction, so they are checked once at the end instead (any violation raises
+    # and the transaction rolls back). PostgreSQL defers its checks to the commit anyway.
+    with connection.constraint_checks_disabled():
+        with transaction.atomic(), translation.override("en"):
+            if connection.vendor == "sqlite":
+                with connection.cursor() as cursor:  # a bigger page cache for this connection's big writes
+                    cursor.execute("PRAGMA cache_size = -262144")
+            elif connection.vendor == "postgresql":
+                with connection.cursor() as cursor:  # deleting a previous run can outlast a page's timeout
+                    cursor.execute("SET LOCAL statement_timeout = 0")
+            # FTS5 indexes a table several times faster in one rebuild than row by row through its
+            # triggers: the SQLite search index is taken down for the bulk writes and built again
+            # after them, inside the same transaction.
+            searchable = [m for m in apps.get_models() if hasattr(m, "SEARCH_FIELDS")]
+            if connection.vendor == "sqlite":
+                for model in searchable:
+                    drop_index(model, connection)
+            delete_demo()
+            counts = _Generator(programs=programs, seed=seed, progress=progress or (lambda n: None)).run()
+            for model in searchable:
+                ensure_index(model, connection)
+            connection.check_constraints()
+            # bulk writes send no signals: cached facet counts are made stale here, on commit
+            transaction.on_commit(new_data_generation)
+            with connection.cursor() as cursor:  # planner statistics for the new row counts
+                cursor.execute("ANALYZE")
+    return counts
+
+
+class _Generator:
+    def __init__(self, *, programs, seed, progress):
+        self.n = programs
+        self.rng = random.Random(seed)
+        self.progress = progress
+        self.texts = Texts()
+        self.counts: dict[str, int] = {}
+        self.now = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)
+        self.slugs: set[str] = set()
+
+    # -- helpers ---------------------------------------------------------------
+
+    def unique_slug(self, base: str) -> str:
+        slug, k = base[:110], 2
+        while slug in self.slugs:
+            slug = f"{base[:110]}-{k}"
+            k += 1
+        self.slugs.add(slug)
+        return slug
+
+    def write(self, model, objects, label=None):
+        """bulk_create in batches; returns the objects (with primary keys on SQLite and PostgreSQL)."""
+        label = label or model._meta.verbose_name_plural
+        for obj in objects:  # bulk_create sends no pre_save: the index terms are filled here
+            if hasattr(obj, "search_tokens"):
+                obj.search_tokens = search_tokens(obj.search_text)
+        for start in range(0, len(objects), BATCH):
+            chunk = objects[start:start + BATCH]
+            model.objects.bulk_create(chunk, batch_size=_batch_size(model))
+            self.progress(len(chunk))
+        self.counts[str(label)] = self.counts.get(str(label), 0) + len(objects)
+        return objects
+
+    def insert(self, model, rows: list[dict], label=None, with_id=False):
+        """Plain ``INSERT`` of many rows given as ``{attname: value}`` (missing columns get the field
+        default). Several times faster than ``bulk_create`` because no model instance is built; used
+        for the tables that grow with ``--programs``."""
+        if any(f.name == "search_tokens" for f in model._meta.concrete_fields):
+            for row in rows:
+                row["search_tokens"] = search_tokens(row.get("search_text", ""))
+        fields = [f for f in model._meta.concrete_fields if with_id or not f.primary_key]
+        columns = [f.attname for f in fields]
+        defaults = [f.get_default() if f.has_default() else None for f in fields]
+        ops = connection.ops
+        prepare = []
+        for f in fields:
+            internal = f.get_internal_type()
+            if internal == "DateField":
+                prepare.append(lambda value: None if value is None else ops.adapt_datefield_value(value))
+            elif internal == "DecimalField":
+                prepare.append(lambda value, f=f: None if value is None else ops.adapt_decimalfield_value(
+                    value, f.max_digits, f.decimal_places))
+            else:
+                prepare.append(None)
+        qn = connection.ops.quote_name
+        sql = (f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
+               f"VALUES ({', '.join(['%s'] * len(fields))})")
+        # The timestamps are the same for every row: adapted once.
+        now = {name: ops.adapt_datetimefield_value(value) for name, value in self.stamp().items()}
+        with connection.cursor() as cursor:
+            for start in range(0, len(rows), BATCH * 5):
+                chunk = rows[start:start + BATCH * 5]
+                values = []
+                for row in chunk:
+                    out = []
+                    for column, default, prep in zip(columns, defaults, prepare):
+                        value = row.get(column, now.get(column, default))
+                        out.append(prep(value) if prep else value)
+                    values.append(out)
+                cursor.executemany(sql, values)
+                self.progress(len(chunk))
+        label = str(label or model._meta.verbose_name_plural)
+        self.counts[label] = self.counts.get(label, 0) + len(rows)
+
+    def next_id(self, model) -> int:
+        from django.db.models import Max
+
+        return (model.objects.aggregate(m=Max("pk"))["m"] or 0) + 1
+
+    def stamp(self, **kwargs):
+        kwargs.setdefault("created_at", self.now)
+        kwargs.setdefault("updated_at", self.now)
+        return kwargs
+
+    # -- the steps -------------------------------------------------------------
+
+    def run(self):
+        self.places()
+        self.funds_and_organizations()
+        self.programs_sources_outcomes()
+        self.envoys()
+        return self.counts
+
+    def places(self):
+        from counties.models import County, CountyDesignation, Prefecture, Province
+
+        rng, texts = self.rng, self.texts
+        n_counties = max(12, min(2500, self.n // 40))
+        n_prefectures = max(4, min(320, n_counties // 8))
+        n_provinces = max(2, min(len(PROVINCES), n_prefectures // 3))
+        existing = {p.name: p for p in Province.objects.all()}
+        self.provinces, new = [], []
+        for name, kind in PROVINCES[:n_provinces]:
+            if name in existing:  # a seed province: refer to it, never change it
+                self.provinces.append(existing[name])
+                continue
+            province = Province(**self.stamp(
+                name=name, kind=kind, slug=self.unique_slug(DEMO_PREFIX + _slugpart(texts.pinyin([name]))),
+                search_text=texts.search_text([[name]], [name]),
+            ))
+            new.append(province)
+            self.provinces.append(province)
+        self.write(Province, new)
+
+        taken = set(Prefecture.objects.values_list("province_id", "name"))
+        self.prefectures = []
+        while len(self.prefectures) < n_prefectures:
+            province = self.provinces[len(self.prefectures) % len(self.provinces)]
+            suffix, kind, _w = _weighted(rng, PREFECTURE_KINDS)
+            stem = "".join(rng.sample(PLACE_CHARS, 2))
+            name = stem + suffix
+            if (province.pk, name) in taken:
+                continue
+            taken.add((province.pk, name))
+            self.prefectures.append(Prefecture(**self.stamp(
+                name=name, kind=kind, province=province,
+                slug=self.unique_slug(f"{DEMO_PREFIX}{_slugpart(texts.pinyin([stem]))}-{_slugpart(texts.pinyin([suffix]))}"),
+                search_text=texts.search_text([[stem, suffix]], [stem, suffix]),
+            )))
+        self.write(Prefecture, self.prefectures)
+
+        taken = set(County.objects.values_list("prefecture_id", "name"))
+        self.counties, self.county_stems = [], {}
+        while len(self.counties) < n_counties:
+            prefecture = rng.choice(self.prefectures)
+            suffix, kind, _w = _weighted(rng, COUNTY_KINDS)
+            stem = "".join(rng.sample(PLACE_CHARS, 2))
+            name = stem + suffix
+            if (prefecture.pk, name) in taken:
+                continue
+            taken.add((prefecture.pk, name))
+            alias = stem if rng.random() < 0.5 else ""
+            county = County(**self.stamp(
+                name=name, kind=kind, prefecture=prefecture, province=prefecture.province, aliases=alias,
+                slug=self.unique_slug(f"{DEMO_PREFIX}{_slugpart(texts.pinyin([stem]))}-{_slugpart(texts.pinyin([suffix]))}"),
+                search_text=texts.search_text([[stem, suffix], [alias]], [stem, suffix]),
+            ))
+            self.counties.append(county)
+            self.county_stems[name] = (stem, suffix)
+        self.write(County, self.counties)
+        designations = []
+        for county in self.counties:
+            if rng.random() < 0.6:
+                for code in rng.sample(DESIGNATIONS, rng.randint(1, 2)):
+                    designations.append(CountyDesignation(county=county, designation=code))
+        self.write(CountyDesignation, designations)
+
+    def funds_and_organizations(self):
+        from programs.models import Fund, Organization
+
+        rng, texts = self.rng, self.texts
+        fund_names = set(Fund.objects.values_list("name", flat=True))
+        self.funds = []
+        for theme in FUND_THEMES[:max(3, min(len(FUND_THEMES), self.n // 5000))]:
+            name = f"{theme}专项基金"
+            if name in fund_names:
+                continue
+            amount = rng.randint(1, 50)
+            year = rng.randint(2015, 2021)
+            summary = [f"{year}", "年设立，承诺", f"{amount}", "亿元，支持", theme, "方向的项目。"]
+            self.funds.append(Fund(**self.stamp(
+                name=name, founded=datetime.date(year, 1, 1), founded_precision="year",
+                commitment=Decimal(amount) * MULTIPLIER["亿"], commitment_printed=f"{amount}亿元",
+                commitment_term=f"{rng.choice([3, 5, 10])}年", summary="".join(summary),
+                slug=self.unique_slug(f"{DEMO_PREFIX}{_slugpart(texts.pinyin([theme]))}-zhuanxiang-jijin"),
+                search_text=texts.search_text([[theme, "专项基金"], summary], [theme, "专项基金"]),
+            )))
+        self.write(Fund, self.funds)
+
+        org_names = set(Organization.objects.values_list("name", flat=True))
+        self.organizations = []
+        n_orgs = max(5, min(200, self.n // 500))
+        while len(self.organizations) < n_orgs:
+            county = rng.choice(self.counties)
+            org_kind, kind = rng.choice(ORG_KINDS)
+            name = county.name + org_kind
+            if name in org_names:
+                continue
+            org_names.add(name)
+            stem, suffix = self.county_stems[county.name]
+            summary = ["在", county.name, "开展", rng.choice(THEMES)[0], "工作。"]
+            self.organizations.append(Organization(**self.stamp(
+                name=name, kind=kind, summary="".join(summary),
+                slug=self.unique_slug(f"{DEMO_PREFIX}{_slugpart(texts.pinyin([stem, suffix]))}-"
+                                      f"{_slugpart(texts.pinyin([org_kind]))}"),
+                search_text=texts.search_text([[stem, suffix, org_kind], summary], [stem, suffix, org_kind]),
+            )))
+        self.write(Organization, self.organizations)
+
+    def programs_sources_outcomes(self):
+        from programs.models import Outcome, Program, Source
+
+        rng, texts = self.rng, self.texts
+        per_source = 50
+        names = set(Program.objects.values_list("name", flat=True))
+        program_id, source_id = self.next_id(Program), self.next_id(Source)
+        programs, plans = [], []
+        parent_of_county = {}
+        for index in range(self.n):
+            county = rng.choice(self.counties)
+            stem, suffix = self.county_stems[county.name]
+            theme, area = rng.choice(THEMES)
+            kind_word, kind = rng.choice(PROGRAM_KINDS)
+            name_fragments = [stem, suffix, theme, kind_word]
+            name = "".join(name_fragments)
+            k = 0
+            while name in names:
+                ordinal = ORDINALS[k] if k < len(ORDINALS) else str(k + 2)
+                name_fragments = [stem, suffix, theme, kind_word, "（", ordinal, "期）"]
+                name = "".join(name_fragments)
+                k += 1
+            names.add(name)
+            start_year = rng.randint(2016, 2022)
+            precision = rng.choice(["year", "year", "month", "day"])
+            start = datetime.date(start_year, rng.randint(1, 12) if precision != "year" else 1,
+                                  rng.randint(1, 28) if precision == "day" else 1)
+            end = datetime.date(start_year + rng.randint(1, 4), 12, 31) if rng.random() < 0.4 else None
+            organization = rng.choice(self.organizations)
+            fund = rng.choice(self.funds) if rng.random() < 0.8 else None
+            summary = [f"{start_year}", "年起在", stem, suffix, "开展", theme, "帮扶，由", organization.name,
+                       "负责实施，覆盖", f"{rng.randint(2, 30)}", "个乡镇、", f"{rng.randint(5, 300)}", "个行政村。"]
+            alias_fragments = [stem, theme, kind_word] if rng.random() < 0.3 else []
+            # About one program in twenty is a measure under an earlier program of the same county.
+            parent = parent_of_county.get(county.pk)
+            if parent is None or rng.random() >= 0.05:
+                parent_of_county.setdefault(county.pk, program_id)
+                parent = None
+            slug_base = (f"{DEMO_PREFIX}{_slugpart(texts.pinyin([stem, suffix]))}-{_slugpart(texts.pinyin([theme]))}"
+                         f"-{_slugpart(texts.pinyin([kind_word]))}")
+            programs.append({
+                "id": program_id, "name": name, "kind": kind, "area": area, "fund_id": fund and fund.pk,
+                "parent_id": parent, "start": start, "start_precision": precision, "end": end,
+                "end_precision": "day" if end else "", "summary": "".join(summary),
+                "aliases": "".join(alias_fragments), "slug": self.unique_slug(slug_base + (f"-{k + 1}" if k else "")),
+                "search_text": texts.search_text([name_fragments, alias_fragments, summary], name_fragments),
+            })
+            plans.append((index, program_id, county, organization, name_fragments, start_year))
+            program_id += 1
+
+        # Articles: each reports on ~50 programs, two sentences each; the figures quote them.
+        sources, outcomes = [], []
+        county_links, org_links, source_links = [], [], []
+        for first in range(0, len(plans), per_source):
+            group = plans[first:first + per_source]
+            publisher = rng.choice(PUBLISHERS)
+            year = max(plan[5] for plan in group) + rng.randint(0, 2)
+            published = datetime.date(year, rng.randint(1, 12), rng.randint(1, 28))
+            title_fragments = [*group[0][4][:3], "帮扶纪实"]
+            sentences, norm_sentences = [], []
+            for index, pid, county, organization, name_fragments, start_year in group:
+                figures = []
+                for metric, verb, unit, (low, high), word in rng.sample(METRICS, 5):
+                    number = rng.randint(low, high)
+                    shown = f"{number / 10:.1f}" if word == "亿" else str(number)
+                    figures.append((metric, verb, unit, Decimal(shown) * MULTIPLIER[word], f"{shown}{word}{unit}",
+                                    rng.choice(QUALIFIERS), word))
+                # The number is a fragment of its own, so the units' normal form is looked up once.
+                clause = [[verb, qualifier, printed[:-len(word + unit)], word + unit]
+                          for _m, verb, unit, _v, printed, qualifier, word in figures]
+                first_sentence = [f"{start_year}", "年，", *name_fragments, "由", organization.name, "实施，",
+                                  *clause[0], "，", *clause[1], "，", *clause[2], "。"]
+                second_sentence = ["截至", f"{year}", "年，该项目", *clause[3], "，", *clause[4], "。"]
+                quotes = []
+                for fragments in (first_sentence, second_sentence):
+                    sentences.append("".join(fragments))
+                    norm_sentences.append(texts.norm(fragments))
+                    quotes.append((sentences[-1], norm_sentences[-1]))
+                for j, (metric, _verb, unit, value, printed, qualifier, _word) in enumerate(figures):
+                    quote, norm_quote = quotes[0] if j < 3 else quotes[1]
+                    outcomes.append({
+                        "metric": metric, "kind": "result", "value": value, "unit": unit, "value_printed": printed,
+                        "qualifier": qualifier, "period_end": datetime.date(start_year if j < 3 else year, 1, 1),
+                        "period_end_precision": "year", "program_id": pid,
+                        "county_id": county.pk if j == 0 else None, "source_id": source_id, "quote": quote,
+                        "slug": f"{DEMO_PREFIX}o{index + 1:06d}-{j + 1}",
+                        "search_text": f"{texts.norm([metric])}\n{texts.norm([printed[:-len(_word + unit)], _word + unit])}"
+                                       f"\n{norm_quote}",
+                    })
+                county_links.append({"program_id": pid, "county_id": county.pk})
+                for extra in rng.sample(self.counties, rng.randint(0, 2)):
+                    if extra.pk != county.pk:
+                        county_links.append({"program_id": pid, "county_id": extra.pk})
+                org_links.append({"program_id": pid, "organization_id": organization.pk})
+                if rng.random() < 0.3:
+                    other = rng.choice(self.organizations)
+                    if other.pk != organization.pk:
+                        org_links.append({"program_id": pid, "organization_id": other.pk})
+                source_links.append({"program_id": pid, "source_id": source_id})
+            slug = f"{DEMO_PREFIX}{_slugpart(texts.pinyin([publisher]))}-{published.isoformat()}-{len(sources) + 1}"
+            self.unique_slug(slug)
+            sources.append({
+                "id": source_id, "title": "".join(title_fragments), "publisher": publisher, "published": published,
+                "published_precision": "day", "script": "simplified", "text": "\n".join(sentences), "slug": slug,
+                "search_text": "\n".join([texts.norm(title_fragments), texts.norm([publisher]),
+                                          "\n".join(norm_sentences), texts.pinyin(title_fragments)]),
+            })
+            source_id += 1
+        self.insert(Source, sources, with_id=True)
+        self.insert(Program, programs, with_id=True)
+        self.insert(Outcome, outcomes)
+        self.insert(Program.counties.through, county_links, label="program counties")
+        self.insert(Program.organizations.through, org_links, label="program organizations")
+        self.insert(Program.sources.through, source_links, label="program sources")
+        self.source_ids = [row["id"] for row in sources]
+        with connection.cursor() as cursor:
+            for sql in connection.ops.sequence_reset_sql(no_style(), [Program, Source]):
+                cursor.execute(sql)
+
+    def envoys(self):
+        from envoys.models import Envoy, Posting
+
+        rng, texts = self.rng, self.texts
+        n_envoys = max(5, min(5000, self.n // 20))
+        envoys, postings = [], []
+        for index in range(n_envoys):
+            name_fragments = [rng.choice(SURNAMES), "".join(rng.sample(GIVEN, rng.randint(1, 2)))]
+            name = "".join(name_fragments)
+            nickname = rng.choice(NICKNAMES) if rng.random() < 0.3 else ""
+            role = _weighted(rng, ROLES)[0]
+            joined = rng.randint(2004, 2020)
+            organization = rng.choice(self.organizations)
+            county = rng.choice(self.counties)
+            summary = [f"{joined}", "年加入公司，", rng.choice(BATCHES), "派驻", county.name, "。"]
+            envoys.append(Envoy(**self.stamp(
+                name=name, nickname=nickname, role=role, joined_year=joined, batch=rng.choice(BATCHES),
+                organization=organization, summary="".join(summary),
+                slug=self.unique_slug(f"{DEMO_PREFIX}{_slugpart(texts.pinyin(name_fragments))}"),
+                search_text=texts.search_text([name_fragments, [nickname], summary], name_fragments),
+            )))
+        self.write(Envoy, envoys)
+        for envoy in envoys:
+            for k in range(rng.randint(1, 2)):
+                county = rng.choice(self.counties)
+                title = rng.choice(POSTING_TITLES)
+                start_year = rng.randint(2015, 2022)
+                end = datetime.date(start_year + rng.randint(1, 3), 6, 30) if rng.random() < 0.5 else None
+                stem, suffix = self.county_stems[county.name]
+                note = [start_year and f"{start_year}", "年赴", county.name, "任", title, "。"]
+                postings.append(Posting(**self.stamp(
+                    envoy=envoy, county=county, title=title, start=datetime.date(start_year, 1, 1),
+                    start_precision="year", end=end, end_precision="day" if end else "", note="".join(note),
+                    slug=self.unique_slug(f"{envoy.slug}-{_slugpart(texts.pinyin([stem, suffix]))}"),
+                    search_text=texts.search_text([[title], note], [title]),
+                )))
+        self.write(Posting, postings)
+        self.insert(Envoy.sources.through, [{"envoy_id": e.pk, "source_id": rng.choice(self.source_ids)} for e in envoys],
+                    label="envoy sources")
+
+
+def _batch_size(model) -> int:
+    """Rows per INSERT: as many as the database's parameter limit allows (SQLite: 999 or 32766)."""
+    limit = connection.features.max_query_params or 65535
+    columns = len(model._meta.concrete_fields)
+    return max(1, min(1000, limit // columns))
+
+
+def expected_total(programs: int) -> int:
+    """A rough count of the rows ``generate_demo`` writes, for the progress bar."""
+    return programs * 11 + max(5, min(5000, programs // 20)) * 3 + max(12, min(2500, programs // 40)) * 3

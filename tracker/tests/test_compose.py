@@ -1,0 +1,102 @@
+"""docker-compose.yml and the Dockerfile, checked without a Docker engine (this machine has none)."""
+
+import re
+import shlex
+
+import dj_database_url
+import pytest
+import yaml
+
+from core.testing.config import ROOT
+
+INTERPOLATION = re.compile(r"\$\{(\w+)(?::?-([^}]*))?\}")
+
+
+def with_defaults(value) -> str:
+    """Resolve ``${NAME:-default}`` the way compose does when NAME is unset."""
+    return INTERPOLATION.sub(lambda m: m.group(2) or "", str(value))
+
+
+@pytest.fixture(scope="module")
+def compose():
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+
+
+def environment(service) -> dict[str, str]:
+    env = service.get("environment", {})
+    if isinstance(env, list):  # the "- NAME=value" form
+        env = dict(item.partition("=")[::2] for item in env)
+    return {name: with_defaults(value) for name, value in env.items()}
+
+
+def command_words(service) -> list[str]:
+    command = service["command"]
+    return command if isinstance(command, list) else shlex.split(command)
+
+
+def test_compose_has_db_and_web(compose):
+    assert {"db", "web"} <= compose["services"].keys()
+
+
+def test_db_is_the_official_postgres_image_with_a_named_volume(compose):
+    db = compose["services"]["db"]
+    assert db["image"].split(":")[0] == "postgres"
+    volume_names = {v.split(":")[0] for v in db["volumes"]}
+    assert volume_names & compose.get("volumes", {}).keys()
+
+
+def test_db_has_a_pg_isready_healthcheck(compose):
+    test = compose["services"]["db"]["healthcheck"]["test"]
+    assert "pg_isready" in (" ".join(test) if isinstance(test, list) else test)
+
+
+def test_web_waits_for_a_healthy_db(compose):
+    assert compose["services"]["web"]["depends_on"]["db"]["condition"] == "service_healthy"
+
+
+def test_migrate_service_migrates_then_seeds(compose):
+    # Once per `up`, in its own container, so `--scale web=3` does not run three migrations at once.
+    script = " ".join(command_words(compose["services"]["migrate"]))
+    assert 0 <= script.index("manage.py migrate") < script.index("manage.py load_seeds")
+
+
+def test_web_runs_gunicorn_on_config_wsgi(compose):
+    web = compose["services"]["web"]
+    context = web["build"] if isinstance(web["build"], str) else web["build"].get("context")
+    assert context == "."
+    gunicorn = command_words(web)
+    gunicorn = gunicorn[gunicorn.index("gunicorn"):]
+    assert gunicorn[1] in ("config.wsgi", "config.wsgi:application")
+    assert "0.0.0.0:8000" in gunicorn
+    assert not any("migrate" in word for word in gunicorn)
+
+
+def test_web_passes_only_variables_settings_read(compose, settings_env_vars):
+    passed = environment(compose["services"]["web"]).keys()
+    assert passed <= settings_env_vars, f"settings never read: {sorted(passed - settings_env_vars)}"
+    assert {"DATABASE_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS"} <= passed
+
+
+def test_web_database_url_matches_the_db_service(compose):
+    db_env = environment(compose["services"]["db"])
+    url = dj_database_url.parse(environment(compose["services"]["web"])["DATABASE_URL"])
+    assert url["ENGINE"] == "django.db.backends.postgresql"
+    assert url["HOST"] == "db"
+    assert url["NAME"] == db_env["POSTGRES_DB"]
+    assert url["USER"] == db_env["POSTGRES_USER"]
+    assert url["PASSWORD"] == db_env["POSTGRES_PASSWORD"]
+
+
+def test_web_runs_with_debug_off(compose):
+    assert environment(compose["services"]["web"])["DEBUG"] in {"0", "false", "False", ""}
+
+
+def test_dockerfile_collects_static_and_runs_gunicorn_as_a_non_root_user():
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert re.search(r"^FROM python:3\.11-slim", dockerfile, re.M)
+    assert "pip install -r requirements.txt" in dockerfile
+    assert "collectstatic" in dockerfile
+    users = re.findall(r"^USER\s+(\S+)", dockerfile, re.M)
+    assert users and users[-1] not in {"root", "0"}
+    cmd = re.findall(r"^CMD\s+(.+)$", dockerfile, re.M)[-1]
+    assert "gunicorn" in cmd and "config.wsgi" in cmd

@@ -1,0 +1,110 @@
+"""Facet counts come from the cache until the data changes, and never outlive a change."""
+
+import re
+
+import pytest
+
+from core.listing import new_data_generation
+from core.testing.browsing import world  # noqa: F401  (world is a fixture)
+
+pytestmark = pytest.mark.django_db
+
+
+def area_select(html):
+    return re.search(r'<select[^>]*name="area".*?</select>', html, re.S).group(0)
+
+
+def area_options(client, path="/programs/"):
+    """``{area code: count}`` of the area facet of a programs page."""
+    select = area_select(client.get(path, HTTP_ACCEPT_LANGUAGE="en").content.decode())
+    return {value: int(count) for value, count in re.findall(r'<option value="([^"]+)"[^>]*>[^<]*\((\d+)\)', select)}
+
+
+def test_a_committed_save_makes_the_next_page_count_again(client, make_program, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        make_program(slug="a", name="甲", area="dianshang")
+    assert area_options(client) == {"dianshang": 1}
+    with django_capture_on_commit_callbacks(execute=True):
+        make_program(slug="b", name="乙", area="dianshang")
+    assert area_options(client) == {"dianshang": 2}
+    with django_capture_on_commit_callbacks(execute=True):
+        from programs.models import Program
+
+        Program.objects.get(slug="a").delete()
+    assert area_options(client) == {"dianshang": 1}
+
+
+def test_counts_are_served_from_the_cache_until_the_generation_moves(client, make_program):
+    make_program(slug="a", name="甲", area="dianshang")
+    area_options(client)
+    make_program(slug="b", name="乙", area="dianshang")  # not committed: no new generation yet
+    assert area_options(client) == {"dianshang": 1}
+    new_data_generation()
+    assert area_options(client) == {"dianshang": 2}
+
+
+def test_each_filter_combination_and_language_has_its_own_entry(client, make_program):
+    make_program(slug="a", name="甲", area="dianshang")
+    make_program(slug="b", name="乙电商", area="chanye")
+    assert area_options(client) == {"dianshang": 1, "chanye": 1}
+    assert area_options(client, "/programs/?q=电商") == {"chanye": 1}
+    assert area_options(client, "/programs/?q=电商&sort=-name&page=1") == {"chanye": 1}
+    # The English page above cached English labels; the Chinese page must not be served them.
+    english = area_select(client.get("/programs/", HTTP_ACCEPT_LANGUAGE="en").content.decode())
+    chinese = area_select(client.get("/programs/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode())
+    assert english != chinese
+    assert "e-commerce" in english and "e-commerce" not in chinese
+
+
+def test_a_link_change_counts_as_a_change(client, make_program, make_county, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        program = make_program(slug="a", name="甲", area="dianshang")
+        county = make_county()
+    def county_select():
+        html = client.get("/programs/").content.decode()
+        return re.search(r'<select[^>]*name="county".*?</select>', html, re.S).group(0)
+
+    assert f'value="{county.slug}"' not in county_select()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        program.counties.add(county)
+    assert len(callbacks) == 1
+    assert f'value="{county.slug}"' in county_select()  # counted again, not served from the cache
+
+
+def test_one_new_generation_per_transaction_however_many_rows(make_program, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        for n in range(20):
+            make_program(slug=f"p{n}", name=f"项目{n}")
+    assert len(callbacks) == 1
+
+
+# ---------------------------------------------------------------------------
+# Public reads write nothing: the counts live in a per-process cache, not in the database
+
+WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.I)
+
+PUBLIC_PAGES = [
+    "/", "/?q=电商", "/?q=puan",
+    "/programs/", "/programs/?area=dianshang&province=guizhou-sheng", "/programs/?q=脫貧&sort=-start",
+    "/programs/?format=json&county=puan-xian", "/programs/?format=csv&area=jiaoyu",
+    "/funds/?area=jiaoyu", "/counties/?designation=sanqu-sanzhou", "/envoys/?role=peixun",
+    "/outcomes/?unit=元&sort=-value", "/sources/?script=traditional",
+    "/programs/dianshangtuopin/", "/funds/alibabatuopin-jijin/", "/counties/puan-xian/",
+    "/envoys/niushaolong/", "/outcomes/puan-sales-2019/", "/sources/alibabatuopinjijindewunian/",
+]
+
+
+def test_anonymous_page_views_write_nothing_to_the_database(client, world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    new_data_generation()  # as after any edit: the generation is in the shared cache
+    for language in ("zh-hans", "en"):
+        for path in PUBLIC_PAGES:
+            with CaptureQueriesContext(connection) as queries:
+                response = client.get(path, HTTP_ACCEPT_LANGUAGE=language)
+                assert response.status_code == 200, path
+                if response.streaming:
+                    b"".join(response.streaming_content)  # the test client closes it at the end
+            writes = [q["sql"] for q in queries.captured_queries if WRITE.match(q["sql"])]
+            assert writes == [], (path, writes)

@@ -1,0 +1,140 @@
+"""A facet that takes too long to count is offered without counts; the time limit cancels for real."""
+
+import contextlib
+import re
+
+import pytest
+from django.db import connection
+
+from core import listing
+from core.listing import QueryTimedOut, query_time_limit
+
+pytestmark = pytest.mark.django_db
+
+SLOW_SQL = {
+    "sqlite": "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50000000) SELECT count(*) FROM n",
+    "postgresql": "SELECT pg_sleep(2)",
+}
+
+
+def setting():
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SHOW statement_timeout")
+            return cursor.fetchone()[0]
+    return None
+
+
+def test_the_limit_cancels_a_slow_query_and_leaves_the_connection_as_it_was():
+    before = setting()
+    with pytest.raises(QueryTimedOut):
+        with query_time_limit(50):
+            with connection.cursor() as cursor:
+                cursor.execute(SLOW_SQL[connection.vendor])
+    assert setting() == before
+    with connection.cursor() as cursor:  # the connection (and the test's transaction) still work
+        cursor.execute("SELECT 1")
+        assert cursor.fetchone()[0] == 1
+
+
+def test_a_quick_query_under_the_limit_is_untouched():
+    before = setting()
+    with query_time_limit(5000):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 2")
+            assert cursor.fetchone()[0] == 2
+    assert setting() == before
+
+
+def area_select(html):
+    return re.search(r'<select[^>]*name="area".*?</select>', html, re.S).group(0)
+
+
+def test_a_facet_past_its_limit_offers_the_whole_lists_choices_without_counts(client, make_program, monkeypatch):
+    make_program(slug="a", name="甲电商", area="dianshang")
+    make_program(slug="b", name="乙", area="chanye")
+
+    @contextlib.contextmanager
+    def always_late(milliseconds):
+        if milliseconds:
+            raise QueryTimedOut
+        yield
+
+    monkeypatch.setattr(listing, "query_time_limit", always_late)
+    select = area_select(client.get("/programs/?q=电商", HTTP_ACCEPT_LANGUAGE="en").content.decode())
+    # Both areas of the whole list are offered, with no counts (the count under q= was cut off).
+    assert 'value="dianshang"' in select and 'value="chanye"' in select
+    assert not re.search(r"\(\d+\)", select)
+    # The whole list's counts were counted without a limit, and are shown on its own page.
+    whole = area_select(client.get("/programs/", HTTP_ACCEPT_LANGUAGE="en").content.decode())
+    assert "(1)" in whole
+
+
+# ---------------------------------------------------------------------------
+# The total is bounded the same way
+
+
+@contextlib.contextmanager
+def whole_counts_are_slow(milliseconds):
+    """As if counting every matching row ran past the limit, while a count that stops early does not."""
+    def wrapper(execute, sql, params, many, context):
+        if milliseconds and sql.lstrip().upper().startswith("SELECT COUNT(*)") and " LIMIT " not in sql.upper():
+            raise QueryTimedOut
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(wrapper):
+        yield
+
+
+def count_line(html):
+    return re.search(r'<p class="count"[^>]*>([^<]*)</p>', html).group(1)
+
+
+def five_programs(make_program):
+    for n in range(5):
+        make_program(slug=f"p{n}", name=f"项目{n}", area="dianshang")
+
+
+def test_a_total_past_its_limit_says_more_than_and_the_pages_still_work(client, make_program, monkeypatch):
+    five_programs(make_program)
+    monkeypatch.setattr(listing, "query_time_limit", whole_counts_are_slow)
+    monkeypatch.setattr(listing, "COUNT_FLOOR", 2)
+
+    first = client.get("/programs/?per_page=2", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert count_line(first) == "more than 2 records"
+    assert "Showing 1–2 of more than 2" in first and "page 1<" in first and "page 1 of" not in first
+    assert 'href="?per_page=2&amp;page=2" rel="next"' in first and "last »</span>" in first  # no last link
+    # The area facet (quick) still has its counts.
+    assert re.search(r'<option value="dianshang"[^>]*>[^<]*\(5\)', first)
+
+    second = client.get("/programs/?per_page=2&page=2", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert count_line(second) == "more than 4 records" and 'rel="next"' in second
+    third = client.get("/programs/?per_page=2&page=3", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert count_line(third) == "5 records"  # the last page knows where the list ends
+    assert "Showing 5–5 of 5" in third and 'rel="next"' not in third
+    fourth = client.get("/programs/?per_page=2&page=4", HTTP_ACCEPT_LANGUAGE="en")
+    assert fourth.status_code == 400 and "There is no page 4." in fourth.content.decode()
+
+    # A count of up to COUNT_FLOOR rows that finds fewer is exact.
+    monkeypatch.setattr(listing, "COUNT_FLOOR", 10)
+    listing.new_data_generation()
+    assert count_line(client.get("/programs/?per_page=2", HTTP_ACCEPT_LANGUAGE="en").content.decode()) == "5 records"
+
+
+def test_when_no_count_is_quick_the_page_still_pages_and_the_json_counts_exactly(client, make_program, monkeypatch):
+    five_programs(make_program)
+
+    @contextlib.contextmanager
+    def always_late(milliseconds):
+        if milliseconds:
+            raise QueryTimedOut
+        yield
+
+    monkeypatch.setattr(listing, "query_time_limit", always_late)
+    html = client.get("/programs/?per_page=2", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert count_line(html) == "more than 2 records" and 'rel="next"' in html
+    # The JSON's count is exact: it is an export, limited by EXPORT_CONCURRENCY, and its contract is a number.
+    data = client.get("/programs/?per_page=2&format=json", HTTP_ACCEPT_LANGUAGE="en").json()
+    assert data["count"] == 5 and "page=2" in data["next"]
+    # ... and the exact count it made is what the next page view shows.
+    assert count_line(client.get("/programs/?per_page=2", HTTP_ACCEPT_LANGUAGE="en").content.decode()) == "5 records"
