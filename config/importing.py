@@ -638,7 +638,7 @@ class RecordResource(resources.ModelResource):
         Foreign keys were resolved from the lookup cache, so they exist (Django would check
         each with a query); the slug's uniqueness is known from the instance loader and the
         duplicate check; check constraints are enforced by the database and, with readable
-        messages, by ``validate_row``.
+        messages, by the record's ``rule_errors`` (see :class:`config.records.Record`) or ``validate_row``.
         """
         errors = dict(import_validation_errors or {})
         relations = [f for f in instance._meta.concrete_fields if f.is_relation]
@@ -650,10 +650,11 @@ class RecordResource(resources.ModelResource):
             instance.clean_fields(exclude=exclude)
         except ValidationError as exc:
             errors = exc.update_error_dict(errors)
-        try:
-            instance.clean()
-        except ValidationError as exc:
-            errors = exc.update_error_dict(errors)
+        # The record's rules across fields (what its clean() runs in the admin), except those that read a
+        # cell that could not be read: the message about that cell says enough.
+        rules = instance.rule_errors(skip=set(errors))
+        if rules:
+            errors = ValidationError(rules).update_error_dict(errors)
         if validate_unique and not errors:
             unique_exclude = set(errors) | {"slug"}
             try:

@@ -7,6 +7,7 @@ their rows the same way.
 import datetime
 import re
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.functional import classproperty
 from django.utils.translation import gettext_lazy as _
@@ -146,6 +147,24 @@ class Record(models.Model):
     @property
     def alias_list(self) -> list[str]:
         return [a.strip() for a in self.aliases.splitlines() if a.strip()]
+
+    # -- the rules every write path runs ----------------------------------------
+
+    def rule_errors(self, skip=frozenset()) -> dict:
+        """``{field: message}`` for each rule across fields (or across records) this record breaks.
+
+        The one home of those rules: the admin's forms run them through :meth:`clean`, imports and
+        restores through ``config.importing.RecordResource.validate_instance``, so a record the admin
+        saves is one an import of its export accepts. ``skip``: fields already known to be wrong (a cell
+        that could not be read); a rule that reads one of them is not run. Override per model.
+        """
+        return {}
+
+    def clean(self):
+        super().clean()
+        errors = self.rule_errors()
+        if errors:
+            raise ValidationError(errors)
 
 
 AMOUNT = dict(max_digits=24, decimal_places=4)
