@@ -47,13 +47,12 @@ from import_export import fields as ie_fields
 from import_export import resources, widgets
 from import_export.instance_loaders import CachedInstanceLoader
 
-from config.records import format_partial_date, parse_partial_date
+from config.records import SLUG_RE, format_partial_date, parse_partial_date
 from config.search import derived_columns
 
 SEPARATOR = "|"
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
-SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
 # ---------------------------------------------------------------------------

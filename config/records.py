@@ -48,6 +48,10 @@ def slugify_zh(name: str) -> str:
     return "-".join(p for p in (part(stem), part(suffix)) if p) or "x"
 
 
+#: What a slug is, everywhere (forms, imports, URLs): lowercase ASCII letters and digits, single hyphens.
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
 # ---------------------------------------------------------------------------
 # Dates that keep their precision
 
@@ -156,8 +160,13 @@ class Record(models.Model):
         The one home of those rules: the admin's forms run them through :meth:`clean`, imports and
         restores through ``config.importing.RecordResource.validate_instance``, so a record the admin
         saves is one an import of its export accepts. ``skip``: fields already known to be wrong (a cell
-        that could not be read); a rule that reads one of them is not run. Override per model.
+        that could not be read); a rule that reads one of them is not run. Models add theirs to
+        ``super().rule_errors(skip)``.
         """
+        if "slug" not in skip and self.slug and not SLUG_RE.match(self.slug):
+            # Django's SlugField would also take capitals and underscores, which no import takes.
+            return {"slug": _("“%(slug)s” is not a slug: lowercase letters, digits and single hyphens "
+                              "(puan-xian).") % {"slug": self.slug}}
         return {}
 
     def clean(self):

@@ -91,13 +91,14 @@ class Fund(Record):
         return format_partial_date(self.succeeded_on, self.succeeded_on_precision)
 
     def rule_errors(self, skip=frozenset()):
-        """The exact commitment agrees with its printed form (the unit is always yuan)."""
+        """A fund's exact commitment agrees with its printed form (the unit is always yuan)."""
+        errors = super().rule_errors(skip)
         if {"commitment", "commitment_printed"} & set(skip) or not self.commitment_printed or self.commitment is None:
-            return {}
+            return errors
         wrong = value_agrees(self.commitment, self.commitment_printed, "元")
         if wrong and "unit" not in wrong:
-            return {"commitment": _("commitment: %(problem)s") % {"problem": wrong}}
-        return {}
+            errors["commitment"] = _("commitment: %(problem)s") % {"problem": wrong}
+        return errors
 
 
 class Organization(Record):
@@ -330,7 +331,7 @@ class Outcome(Record):
         """An outcome belongs to a program, fund or county; its value agrees with its printed form; its
         quote is verbatim in its source and holds the printed form; its period does not end before it starts."""
         skip = set(skip)
-        errors = {}
+        errors = super().rule_errors(skip)
         owners = ("program", "fund", "county")
         if not skip & set(owners) and all(
             getattr(self, f"{name}_id") is None and getattr(self, name) is None for name in owners

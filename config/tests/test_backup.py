@@ -263,6 +263,9 @@ def test_a_database_edited_through_the_admin_restores(editor_client, world, tmp_
         editor_client, Fund, fund, {"commitment": "10"}, "commitment")
     assert "disagrees with printed form '3000人'" in refused_on_the_page(
         editor_client, Program, program, {"outcomes-0-value": "10"}, "value", inline="outcomes")
+    # Django's SlugField takes capitals and underscores; an import takes neither.
+    assert "“Retu_Jihua” is not a slug" in refused_on_the_page(
+        editor_client, Program, program, {"slug": "Retu_Jihua"}, "slug")
     assert natural_dump() == before  # nothing was saved
 
     # What the admin does save goes through a backup and back unchanged.
