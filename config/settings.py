@@ -266,8 +266,15 @@ IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"
 # An admin import keeps the uploaded file between its preview and its confirm request. Not in a local
 # temporary folder (import-export's default): with several app processes or replicas the confirm can land
-# on another one. The default cache (CACHES, above) lives in the database every replica shares.
-IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.CacheStorage"
+# on another one. The default cache (CACHES, above) lives in the database every replica shares. The file
+# is kept an hour at most, and deleted once imported or when its preview fails (core.admin_tools.UploadStorage).
+IMPORT_EXPORT_TMP_STORAGE_CLASS = "core.admin_tools.UploadStorage"
+# Limits of one admin import, checked before the content is read; a file over one is refused with a
+# message naming it. MB here is 1024 × 1024 bytes. The proxy (deploy/nginx.conf) accepts bodies up to 20 MB.
+IMPORT_MAX_FILE_MB = env_int("IMPORT_MAX_FILE_MB", 10)
+IMPORT_MAX_UNPACKED_MB = env_int("IMPORT_MAX_UNPACKED_MB", 50)  # an XLSX workbook, unzipped
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 10000)  # rows below the header, blank ones included
+IMPORT_MAX_COLUMNS = env_int("IMPORT_MAX_COLUMNS", 200)
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"
 # History pages are read-only: reverting from them would bypass the version check, so there is no
 # Revert button and core.admin_tools.RecordAdmin refuses any POST to them (403), whatever this

@@ -9,22 +9,33 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import re
 import zipfile
+from collections import Counter
 from decimal import Decimal
 
 import tablib
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import models
+from django.core.cache import cache, caches
+from django.core.cache.backends.db import DatabaseCache
+from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
+from django.db import connections, models, router
 from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats import base_formats
+from import_export.forms import ImportForm
+from import_export.tmp_storages import CacheStorage
 from simple_history.admin import SimpleHistoryAdmin
 
 from core.importing import DecimalTextWidget, StaleRecordError, save_if_unchanged
@@ -32,7 +43,7 @@ from core.records import Record, format_partial_date, parse_partial_date
 from core.search import search
 
 # ---------------------------------------------------------------------------
-# Reading files: encodings, binary junk, line numbers
+# Reading files: encodings, binary junk, line numbers, limits
 
 
 class ImportFileError(ValueError):
@@ -41,6 +52,24 @@ class ImportFileError(ValueError):
 
 ENCODINGS = {"utf-8": "UTF-8", "gb18030": "GB18030/GBK"}
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
+MB = 1024 * 1024
+
+TOO_LARGE = _("The file is %(size)s MB; the limit is %(limit)s MB (IMPORT_MAX_FILE_MB). Split it into "
+              "smaller files.")
+TOO_LARGE_UNPACKED = _("The workbook unpacks to %(size)s MB; the limit is %(limit)s MB "
+                       "(IMPORT_MAX_UNPACKED_MB). Keep only the sheet to import, or save it as CSV.")
+TOO_MANY_ROWS = _("The file has more than %(limit)s rows below its header; the limit is %(limit)s "
+                  "(IMPORT_MAX_ROWS; blank rows count, and so does each record of a JSON file). Split it "
+                  "into smaller files.")
+TOO_MANY_COLUMNS = _("The file has more than %(limit)s columns; the limit is %(limit)s (IMPORT_MAX_COLUMNS). "
+                     "Keep only the columns of the export.")
+
+
+def check_file_size(size: int) -> None:
+    """Refuse a file of more than IMPORT_MAX_FILE_MB, before anything reads it."""
+    limit = settings.IMPORT_MAX_FILE_MB
+    if size > limit * MB:
+        raise ImportFileError(TOO_LARGE % {"size": f"{size / MB:.1f}", "limit": limit})
 
 
 def decode_text(data: bytes, encoding: str | None = None) -> str:
@@ -81,33 +110,80 @@ def decode_text(data: bytes, encoding: str | None = None) -> str:
     return text
 
 
-def dataset_from_rows(rows, line_numbers) -> tablib.Dataset:
-    """A Dataset from a header and data rows; ``line_numbers[i]`` is where data row i+1 starts."""
-    if not rows:
+def control_char(value) -> str | None:
+    """The first control character in a cell's value (text, or text anywhere inside a JSON list or
+    object), or None. Checked on every value as read, so JSON's ``\\u0007`` escapes are caught too."""
+    pending = [value]
+    while pending:  # a loop, not recursion: a JSON value may be nested deeply
+        item = pending.pop()
+        if isinstance(item, str):
+            found = CONTROL_CHARS.search(item)
+            if found:
+                return found.group()
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            pending.extend(item)
+    return None
+
+
+def refuse_control_char(char: str, line, column: str):
+    where = _("line %(line)s") % {"line": line} if isinstance(line, int) else (line or _("the header"))
+    raise ImportFileError(
+        _("%(where)s, column “%(column)s” holds a control character (U+%(code)04X), which is not text; "
+          "nothing was imported.") % {"where": capfirst(where), "column": column, "code": ord(char)}
+    )
+
+
+def dataset_from_rows(rows) -> tablib.Dataset:
+    """A Dataset from ``(line, cells)`` pairs, the header first. ``line`` is where the row starts in the
+    file (a number, or a label such as ``record 3``); the data rows' lines are kept as ``dataset.line_numbers``.
+
+    ``rows`` is read one row at a time, and the file is refused at the first thing over a limit: a header
+    of more than IMPORT_MAX_COLUMNS columns (before any row is padded to its width), more than
+    IMPORT_MAX_ROWS rows below it, a filled cell beyond the header, a control character in any cell.
+    Every check is linear in the size of the file.
+    """
+    max_rows, max_columns = settings.IMPORT_MAX_ROWS, settings.IMPORT_MAX_COLUMNS
+    rows = iter(rows)
+    first = next(rows, None)
+    if first is None:
         raise ImportFileError(_("The file is empty: it needs a header row and at least one row."))
-    header = ["" if h is None else str(h).strip() for h in rows[0]]
+    header = ["" if h is None else str(h).strip() for h in first[1]]
     while header and not header[-1]:
         header.pop()
     if not any(header):
         raise ImportFileError(_("The first row must be the header (slug, name …); it is empty."))
-    duplicated = sorted({h for h in header if h and header.count(h) > 1})
+    if len(header) > max_columns:
+        raise ImportFileError(TOO_MANY_COLUMNS % {"limit": max_columns})
+    duplicated = sorted(name for name, count in Counter(header).items() if name and count > 1)
     if duplicated:
         raise ImportFileError(_("The header repeats the column(s) %s.") % ", ".join(duplicated))
+    for name in header:
+        char = control_char(name)
+        if char:
+            refuse_control_char(char, first[0], name)
     width = len(header)
     dataset = tablib.Dataset(headers=header)
     kept_lines = []
-    for row, line in zip(rows[1:], line_numbers[1:]):
-        cells = list(row)
-        if all(cell in (None, "") for cell in cells):
+    for count, (line, row) in enumerate(rows, 1):
+        if count > max_rows:
+            raise ImportFileError(TOO_MANY_ROWS % {"limit": max_rows})
+        if all(cell in (None, "") for cell in row):
             continue  # blank line
+        cells = list(row)
         if len(cells) > width:
-            extra = [c for c in cells[width:] if c not in (None, "")]
-            if extra:
+            if any(cell not in (None, "") for cell in cells[width:]):
                 raise ImportFileError(
                     _("Line %(line)s has %(count)s cells but the header has %(width)s columns.")
                     % {"line": line, "count": len(cells), "width": width}
                 )
             cells = cells[:width]
+        for name, cell in zip(header, cells, strict=False):  # a short row is padded below
+            char = control_char(cell)
+            if char:
+                refuse_control_char(char, line, name)
         cells += [""] * (width - len(cells))
         dataset.append(cells)
         kept_lines.append(line)
@@ -115,17 +191,25 @@ def dataset_from_rows(rows, line_numbers) -> tablib.Dataset:
     return dataset
 
 
-def read_csv(text: str) -> tablib.Dataset:
+def csv_rows(text: str):
+    """``(line, cells)`` for each row of CSV text, read lazily; ``line`` counts multi-line cells."""
     reader = csv.reader(io.StringIO(text, newline=""))
-    rows, lines, start = [], [], 1
-    try:
-        for row in reader:
-            rows.append(row)
-            lines.append(start)
-            start = reader.line_num + 1
-    except csv.Error as exc:
-        raise ImportFileError(_("Line %(line)s cannot be read as CSV: %(error)s") % {"line": start, "error": exc})
-    return dataset_from_rows(rows, lines)
+    start = 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise ImportFileError(
+                _("Line %(line)s cannot be read as CSV: %(error)s") % {"line": start, "error": exc}
+            ) from None
+        yield start, row
+        start = reader.line_num + 1
+
+
+def read_csv(text: str) -> tablib.Dataset:
+    return dataset_from_rows(csv_rows(text))
 
 
 class CSVImport(base_formats.CSV):
@@ -144,6 +228,7 @@ class CSVImport(base_formats.CSV):
         return self.LABEL
 
     def create_dataset(self, in_stream, **kwargs):
+        check_file_size(len(in_stream))
         return read_csv(decode_text(in_stream, self.ENCODING))
 
 
@@ -157,22 +242,58 @@ class CSVImportGB18030(CSVImport):
     LABEL = "csv (GB18030/GBK)"
 
 
+def not_a_workbook(exc) -> ImportFileError:
+    return ImportFileError(
+        _("This is not an XLSX workbook (%s). Choose the format that matches the file.") % type(exc).__name__
+    )
+
+
+def sheet_rows(sheet):
+    """``(row number, values)`` for each row of a read-only sheet; a damaged sheet is an ImportFileError."""
+    rows = sheet.iter_rows(values_only=True)
+    for line in itertools.count(1):
+        try:
+            values = next(rows)
+        except StopIteration:
+            return
+        except Exception as exc:  # openpyxl fails on a damaged sheet in many ways, all "not a workbook"
+            raise not_a_workbook(exc) from None
+        yield line, values
+
+
 class XLSXImport(base_formats.XLSX):
-    """The first sheet of a workbook; formula cells are read as their formula, never computed."""
+    """The first sheet of a workbook; formula cells are read as their formula, never computed.
+
+    The unpacked size of the workbook is checked (IMPORT_MAX_UNPACKED_MB) before openpyxl reads any of
+    it; Python's zipfile never unpacks a member past the size the archive declares for it, so the sum
+    of the declared sizes bounds what is read. Rows are read one at a time and not padded to the width
+    the sheet claims."""
 
     def create_dataset(self, in_stream, **kwargs):
         import openpyxl
 
+        check_file_size(len(in_stream))
+        try:
+            with zipfile.ZipFile(io.BytesIO(in_stream)) as archive:
+                unpacked = sum(info.file_size for info in archive.infolist())
+        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            raise not_a_workbook(exc) from None
+        limit = settings.IMPORT_MAX_UNPACKED_MB
+        if unpacked > limit * MB:
+            raise ImportFileError(TOO_LARGE_UNPACKED % {"size": f"{unpacked / MB:.1f}", "limit": limit})
         try:
             book = openpyxl.load_workbook(io.BytesIO(in_stream), read_only=True, data_only=False)
-        except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
-            raise ImportFileError(
-                _("This is not an XLSX workbook (%s). Choose the format that matches the file.") % type(exc).__name__
-            ) from None
-        sheet = book.active
-        rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
-        book.close()
-        return dataset_from_rows(rows, list(range(1, len(rows) + 1)))
+        except Exception as exc:  # a damaged workbook fails in openpyxl in many ways
+            raise not_a_workbook(exc) from None
+        try:
+            sheet = book.active
+            if not hasattr(sheet, "reset_dimensions"):
+                raise ImportFileError(_("The first sheet of this workbook holds no table (a chart?)."))
+            # The dimensions a sheet declares are not trusted: rows are as wide as their own cells.
+            sheet.reset_dimensions()
+            return dataset_from_rows(sheet_rows(sheet))
+        finally:
+            book.close()
 
 
 class JSONImport(base_formats.JSON):
@@ -185,19 +306,37 @@ class JSONImport(base_formats.JSON):
         return "rb"
 
     def create_dataset(self, in_stream, **kwargs):
+        check_file_size(len(in_stream))
         text = decode_text(in_stream)
+        max_rows, max_columns = settings.IMPORT_MAX_ROWS, settings.IMPORT_MAX_COLUMNS
+        objects = 0
+
+        def read_object(pairs):
+            # Called for each object as it is parsed: the limits stop a file of many or wide objects early.
+            nonlocal objects
+            objects += 1
+            if objects > max_rows:
+                raise ImportFileError(TOO_MANY_ROWS % {"limit": max_rows})
+            if len(pairs) > max_columns:
+                raise ImportFileError(TOO_MANY_COLUMNS % {"limit": max_columns})
+            return dict(pairs)
+
         try:
-            data = json.loads(text)
+            data = json.loads(text, object_pairs_hook=read_object)
         except json.JSONDecodeError as exc:
             raise ImportFileError(_("The file is not valid JSON: %s") % exc) from None
+        except RecursionError:
+            raise ImportFileError(_("The JSON file is nested too deeply to be a list of records.")) from None
         if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
             raise ImportFileError(_("The JSON file must be a list of objects, one per record."))
-        header = []
+        header = {}  # every key, in the order first seen (a dict: linear, however many keys)
         for item in data:
-            header += [key for key in item if key not in header]
-        rows = [header] + [[item.get(key, "") for key in header] for item in data]
-        dataset = dataset_from_rows(rows, [None] + [f"record {n}" for n in range(1, len(data) + 1)])
-        return dataset
+            header.update(dict.fromkeys(item))
+            if len(header) > max_columns:
+                raise ImportFileError(TOO_MANY_COLUMNS % {"limit": max_columns})
+        header = list(header)
+        rows = ((f"record {n}", [item.get(key, "") for key in header]) for n, item in enumerate(data, 1))
+        return dataset_from_rows(itertools.chain([(None, header)], rows))
 
 
 class CSVExport(base_formats.CSV):
@@ -209,6 +348,55 @@ class CSVExport(base_formats.CSV):
 
 IMPORT_FORMATS = [CSVImport, CSVImportUTF8, CSVImportGB18030, XLSXImport, JSONImport]
 EXPORT_FORMATS = [CSVExport, base_formats.XLSX, base_formats.JSON]
+
+
+# ---------------------------------------------------------------------------
+# The uploaded file, from the preview to the confirm
+
+UPLOAD_GONE = _("The upload expired or was already imported: upload the file again.")
+
+
+class UploadStorage(CacheStorage):
+    """Where an upload waits between its preview and its confirm: the shared (database) cache, an hour
+    at most. RecordAdmin deletes it as soon as its preview fails or it is imported."""
+
+    CACHE_LIFETIME = 3600
+
+    def save(self, data):
+        delete_expired_uploads()
+        super().save(data)
+
+    def remove(self) -> bool:
+        """Delete the upload; True when this call deleted it (of two confirms of one upload, one gets True)."""
+        return cache.delete(self.CACHE_PREFIX + self.name)
+
+
+def delete_expired_uploads():
+    """Delete every upload whose hour is over. The database cache only drops an expired row when that
+    key is read again or when the table is full, so abandoned uploads would otherwise stay."""
+    backend = caches["default"]
+    if not isinstance(backend, DatabaseCache):
+        return  # other cache backends drop expired entries themselves
+    connection = connections[router.db_for_write(backend.cache_model_class)]
+    table = connection.ops.quote_name(backend._table)
+    now = connection.ops.adapt_datetimefield_value(timezone.now().replace(microsecond=0))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {table} WHERE cache_key LIKE %s AND expires < %s",
+            [backend.make_key(UploadStorage.CACHE_PREFIX) + "%", now],
+        )
+
+
+class ImportUploadForm(ImportForm):
+    """import-export's upload form; a file over IMPORT_MAX_FILE_MB is refused before it is read or kept."""
+
+    def clean_import_file(self):
+        upload = self.cleaned_data["import_file"]
+        try:
+            check_file_size(upload.size)
+        except ImportFileError as exc:
+            raise ValidationError(str(exc), code="too_large") from None
+        return upload
 
 
 # ---------------------------------------------------------------------------
@@ -440,6 +628,72 @@ class RecordAdmin(PartialDateAdminMixin, ImportExportModelAdmin, SimpleHistoryAd
         return True  # no Revert button: the page would refuse the POST anyway
 
     # -- import -------------------------------------------------------------
+
+    import_form_class = ImportUploadForm
+
+    def upload_storage(self, input_format, name=None):
+        return self.get_tmp_storage_class()(
+            name=name, read_mode=input_format.get_read_mode(), **self.get_tmp_storage_class_kwargs()
+        )
+
+    def write_to_tmp_storage(self, import_file, input_format):
+        # One join, where import-export adds chunk after chunk (a copy of the file so far for each).
+        storage = self.upload_storage(input_format)
+        storage.save(b"".join(import_file.chunks()))
+        return storage
+
+    def import_action(self, request, **kwargs):
+        # The upload is kept only for its confirm: when the preview refuses the file (or fails), it goes.
+        keep = False
+        try:
+            response = super().import_action(request, **kwargs)
+            keep = bool((getattr(response, "context_data", None) or {}).get("confirm_form"))
+            return response
+        finally:
+            name = getattr(request.FILES.get("import_file"), "tmp_storage_name", None)
+            if name and not keep:
+                self.get_tmp_storage_class()(name=name).remove()
+
+    @method_decorator(require_POST)
+    def process_import(self, request, **kwargs):
+        """The confirm step. An upload that expired, was imported already or never existed sends the editor
+        back to the import page with a message; a confirm form that the preview did not write is a 400."""
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        confirm_form = self.create_confirm_form(request)
+        if not confirm_form.is_valid():
+            raise BadRequest("incomplete confirm form")
+        formats = self.get_import_formats()
+        try:
+            input_format = formats[self._index(confirm_form.cleaned_data["format"], len(formats))]()
+            resources = self.get_import_resource_classes(request)
+            self._index(confirm_form.cleaned_data.get("resource") or "0", len(resources))
+        except ValueError:
+            raise BadRequest("unknown import format or resource") from None
+        storage = self.upload_storage(input_format, name=confirm_form.cleaned_data["import_file_name"])
+        data = storage.read()
+        # Taken out of the cache before it is imported: a second confirm of the same upload finds nothing.
+        if data is None or storage.remove() is False:
+            return self._back_to_import(request, UPLOAD_GONE)
+        try:
+            dataset = input_format.create_dataset(data)
+        except ImportFileError as exc:  # the format was changed after the preview
+            return self._back_to_import(request, str(exc))
+        result = self.process_dataset(dataset, confirm_form, request, **kwargs)
+        return self.process_result(result, request)
+
+    @staticmethod
+    def _index(text: str, length: int) -> int:
+        index = int(text)  # ValueError when not a number
+        if not 0 <= index < length:
+            raise ValueError(text)
+        return index
+
+    def _back_to_import(self, request, message):
+        messages.error(request, message)
+        return HttpResponseRedirect(
+            reverse("admin:{}_{}_import".format(*self.get_model_info()), current_app=self.admin_site.name)
+        )
 
     def add_data_read_fail_error_to_form(self, form, e):
         if isinstance(e, ImportFileError):

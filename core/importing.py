@@ -47,13 +47,12 @@ from import_export import fields as ie_fields
 from import_export import resources, widgets
 from import_export.instance_loaders import CachedInstanceLoader
 
-from core.records import format_partial_date, parse_partial_date
+from core.records import SLUG_RE, format_partial_date, parse_partial_date
 from core.search import derived_columns
 
 SEPARATOR = "|"
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
-SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
 # ---------------------------------------------------------------------------
@@ -638,7 +637,7 @@ class RecordResource(resources.ModelResource):
         Foreign keys were resolved from the lookup cache, so they exist (Django would check
         each with a query); the slug's uniqueness is known from the instance loader and the
         duplicate check; check constraints are enforced by the database and, with readable
-        messages, by ``validate_row``.
+        messages, by the record's ``rule_errors`` (see :class:`core.records.Record`) or ``validate_row``.
         """
         errors = dict(import_validation_errors or {})
         relations = [f for f in instance._meta.concrete_fields if f.is_relation]
@@ -650,10 +649,11 @@ class RecordResource(resources.ModelResource):
             instance.clean_fields(exclude=exclude)
         except ValidationError as exc:
             errors = exc.update_error_dict(errors)
-        try:
-            instance.clean()
-        except ValidationError as exc:
-            errors = exc.update_error_dict(errors)
+        # The record's rules across fields (what its clean() runs in the admin), except those that read a
+        # cell that could not be read: the message about that cell says enough.
+        rules = instance.rule_errors(skip=set(errors))
+        if rules:
+            errors = ValidationError(rules).update_error_dict(errors)
         if validate_unique and not errors:
             unique_exclude = set(errors) | {"slug"}
             try:

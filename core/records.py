@@ -7,6 +7,7 @@ their rows the same way.
 import datetime
 import re
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.functional import classproperty
 from django.utils.translation import gettext_lazy as _
@@ -45,6 +46,10 @@ def slugify_zh(name: str) -> str:
         return re.sub(r"[^a-z0-9]+", "-", joined).strip("-")
 
     return "-".join(p for p in (part(stem), part(suffix)) if p) or "x"
+
+
+#: What a slug is, everywhere (forms, imports, URLs): lowercase ASCII letters and digits, single hyphens.
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
 # ---------------------------------------------------------------------------
@@ -146,6 +151,29 @@ class Record(models.Model):
     @property
     def alias_list(self) -> list[str]:
         return [a.strip() for a in self.aliases.splitlines() if a.strip()]
+
+    # -- the rules every write path runs ----------------------------------------
+
+    def rule_errors(self, skip=frozenset()) -> dict:
+        """``{field: message}`` for each rule across fields (or across records) this record breaks.
+
+        The one home of those rules: the admin's forms run them through :meth:`clean`, imports and
+        restores through ``core.importing.RecordResource.validate_instance``, so a record the admin
+        saves is one an import of its export accepts. ``skip``: fields already known to be wrong (a cell
+        that could not be read); a rule that reads one of them is not run. Models add theirs to
+        ``super().rule_errors(skip)``.
+        """
+        if "slug" not in skip and self.slug and not SLUG_RE.match(self.slug):
+            # Django's SlugField would also take capitals and underscores, which no import takes.
+            return {"slug": _("“%(slug)s” is not a slug: lowercase letters, digits and single hyphens "
+                              "(puan-xian).") % {"slug": self.slug}}
+        return {}
+
+    def clean(self):
+        super().clean()
+        errors = self.rule_errors()
+        if errors:
+            raise ValidationError(errors)
 
 
 AMOUNT = dict(max_digits=24, decimal_places=4)

@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from core.records import AMOUNT, Precision, Record, format_partial_date, precision_field
+from programs.printed import value_agrees
 
 
 class Source(Record):
@@ -88,6 +89,16 @@ class Fund(Record):
     @property
     def succeeded_on_display(self):
         return format_partial_date(self.succeeded_on, self.succeeded_on_precision)
+
+    def rule_errors(self, skip=frozenset()):
+        """A fund's exact commitment agrees with its printed form (the unit is always yuan)."""
+        errors = super().rule_errors(skip)
+        if {"commitment", "commitment_printed"} & set(skip) or not self.commitment_printed or self.commitment is None:
+            return errors
+        wrong = value_agrees(self.commitment, self.commitment_printed, "元")
+        if wrong and "unit" not in wrong:
+            errors["commitment"] = _("commitment: %(problem)s") % {"problem": wrong}
+        return errors
 
 
 class Organization(Record):
@@ -315,6 +326,34 @@ class Outcome(Record):
         if start and end:
             return start if start == end else f"{start} – {end}"
         return end or start
+
+    def rule_errors(self, skip=frozenset()):
+        """An outcome belongs to a program, fund or county; its value agrees with its printed form; its
+        quote is verbatim in its source and holds the printed form; its period does not end before it starts."""
+        skip = set(skip)
+        errors = super().rule_errors(skip)
+        owners = ("program", "fund", "county")
+        if not skip & set(owners) and all(
+            getattr(self, f"{name}_id") is None and getattr(self, name) is None for name in owners
+        ):
+            errors["program"] = _("The figure belongs to nothing: give a program, fund or county.")
+        if not skip & {"value", "value_printed", "unit"} and self.value_printed:
+            wrong = value_agrees(self.value, self.value_printed, self.unit)
+            if wrong:
+                errors["value"] = wrong
+        source = getattr(self, "source", None)  # None when not given yet
+        if not skip & {"source", "quote"} and source is not None and source.text and self.quote \
+                and self.quote not in source.text:
+            errors["quote"] = _("The quote is not verbatim in the source %(source)s: “%(quote)s”") % {
+                "source": source.slug, "quote": self.quote[:40]}
+        if not skip & {"quote", "value_printed"} and self.quote and self.value_printed \
+                and self.value_printed not in self.quote:
+            errors["value_printed"] = _("The printed form “%(printed)s” does not occur in the quote.") % {
+                "printed": self.value_printed}
+        if not skip & {"period_start", "period_end"} and self.period_start and self.period_end \
+                and self.period_end < self.period_start:
+            errors["period_end"] = _("The period ends before it starts.")
+        return errors
 
 
 __all__ = ["Area", "Fund", "Organization", "Outcome", "Precision", "Program", "Source"]

@@ -2,7 +2,8 @@
 
 Column names are the keys of ``seeds/data/*.yaml`` (see ``seeds/README.md``). The rules every
 Resource shares (text values, natural keys, ``|`` lists, formula escaping, versions, all or
-nothing) are in :mod:`core.importing`.
+nothing) are in :mod:`core.importing`; the rules across fields of a fund or an outcome are the models'
+own (``rule_errors`` in ``models.py``), which the admin runs too.
 """
 
 from django.core.exceptions import ValidationError
@@ -18,7 +19,6 @@ from core.importing import (
 )
 from counties.models import County
 from programs.models import Fund, Organization, Outcome, Program, Source
-from programs.printed import value_agrees
 
 
 def sources_field():
@@ -64,14 +64,6 @@ class FundResource(RecordResource):
         model = Fund
         fields = ("slug", "name", "aliases", "founded", "commitment", "commitment_printed",
                   "commitment_term", "successor", "succeeded_on", "summary", "sources", "version")
-
-    def validate_row(self, instance, row, errors):
-        if "commitment" in errors or not instance.commitment_printed or instance.commitment is None:
-            return {}
-        wrong = value_agrees(instance.commitment, instance.commitment_printed, "元")
-        if wrong and "unit" not in wrong:
-            return {"commitment": ValidationError(f"commitment {wrong}")}
-        return {}
 
 
 class OrganizationResource(RecordResource):
@@ -143,26 +135,3 @@ class OutcomeResource(RecordResource):
         fields = ("slug", "metric", "kind", "value", "unit", "value_printed", "qualifier",
                   "period_start", "period_end", "program", "fund", "county", "source", "quote",
                   "note", "version")
-
-    def validate_row(self, instance, row, errors):
-        problems = {}
-        if not ({"program", "fund", "county"} & errors.keys()) and not (
-            instance.program_id or instance.fund_id or instance.county_id
-        ):
-            problems["program"] = ValidationError("belongs to nothing: give a program, fund or county")
-        if "value" not in errors and instance.value_printed:
-            wrong = value_agrees(instance.value, instance.value_printed, instance.unit)
-            if wrong:
-                problems["value"] = ValidationError(wrong)
-        source = instance.source if instance.source_id else None
-        if source is not None and source.text and instance.quote and instance.quote not in source.text:
-            problems["quote"] = ValidationError(
-                f"the quote is not verbatim in the source {source.slug!r}: {instance.quote[:40]!r}"
-            )
-        if instance.quote and instance.value_printed and instance.value_printed not in instance.quote:
-            problems.setdefault("value_printed", ValidationError(
-                f"value_printed {instance.value_printed!r} does not occur in its quote"
-            ))
-        if (instance.period_start and instance.period_end and instance.period_end < instance.period_start):
-            problems["period_end"] = ValidationError("period_end is before period_start")
-        return problems

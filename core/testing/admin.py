@@ -107,6 +107,34 @@ def admin_url(model, view, *args):
     return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
 
 
+def form_data(response):
+    """The POST a browser would send for the change form in ``response``, unchanged."""
+    from django.forms.formsets import BaseFormSet
+
+    context = response.context
+    data = {}
+    forms = [context["adminform"].form]
+    for inline in context["inline_admin_formsets"]:
+        formset = inline.formset
+        data.update({f"{formset.prefix}-{key}": value for key, value in formset.management_form.initial.items()})
+        forms += list(formset.forms)
+        assert isinstance(formset, BaseFormSet)
+    for form in forms:
+        for name, field in form.fields.items():
+            value = form[name].value()
+            if value is None:
+                continue
+            if isinstance(value, (list, tuple)):
+                data[form.add_prefix(name)] = [str(v) for v in value]
+            elif isinstance(value, bool):
+                if value:
+                    data[form.add_prefix(name)] = "on"
+            else:
+                data[form.add_prefix(name)] = field.widget.format_value(value) if hasattr(
+                    field.widget, "format_value") and not isinstance(value, str) else value
+    return data
+
+
 def db_dump() -> dict:
     """Every row of every table of the project's apps (history included), in a stable order."""
     dump = {}

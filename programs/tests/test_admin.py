@@ -10,6 +10,7 @@ from core.testing.admin import (  # noqa: F401  (fixtures)
     admin_url,
     editor_client,
     editor_user,
+    form_data,
     second_editor_client,
     viewer_client,
     viewer_user,
@@ -134,34 +135,6 @@ def test_autocomplete_answers_for_every_foreign_key(editor_client, world):
 
 # ---------------------------------------------------------------------------
 # Saving: partial dates, versions, no lost updates, history
-
-
-def form_data(response):
-    """The POST a browser would send for the change form in ``response``, unchanged."""
-    from django.forms.formsets import BaseFormSet
-
-    context = response.context
-    data = {}
-    forms = [context["adminform"].form]
-    for inline in context["inline_admin_formsets"]:
-        formset = inline.formset
-        data.update({f"{formset.prefix}-{key}": value for key, value in formset.management_form.initial.items()})
-        forms += list(formset.forms)
-        assert isinstance(formset, BaseFormSet)
-    for form in forms:
-        for name, field in form.fields.items():
-            value = form[name].value()
-            if value is None:
-                continue
-            if isinstance(value, (list, tuple)):
-                data[form.add_prefix(name)] = [str(v) for v in value]
-            elif isinstance(value, bool):
-                if value:
-                    data[form.add_prefix(name)] = "on"
-            else:
-                data[form.add_prefix(name)] = field.widget.format_value(value) if hasattr(
-                    field.widget, "format_value") and not isinstance(value, str) else value
-    return data
 
 
 def test_an_edit_keeps_the_date_precision_and_bumps_the_version(editor_client, world):

@@ -9,7 +9,14 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import models
 
-from tracker.backup import MANIFEST, BackupError, parts, export_all, import_all, sha256
+from core.testing.admin import (  # noqa: F401  (fixtures)
+    admin_url,
+    editor_client,
+    editor_user,
+    form_data,
+    world,
+)
+from tracker.backup import MANIFEST, BackupError, export_all, import_all, parts, sha256
 
 
 def run(command, *args, **options):
@@ -209,6 +216,73 @@ def test_every_record_model_is_in_the_backup():
         if issubclass(m, Record) and not m._meta.abstract and isinstance(m._meta.pk, models.Field)
     }
     assert record_models == {part.label for part in parts()}
+
+
+# ---------------------------------------------------------------------------
+# Every write path runs the same rules: what the admin saves, a restore takes
+
+
+def refused_on_the_page(client, model, obj, changes, field, inline=None):
+    """Post ``obj``'s change form with ``changes``; the admin refuses it with a message on ``field``
+    (of the form, or of the first row of the inline formset ``inline``). Returns the message."""
+    url = admin_url(model, "change", obj.pk)
+    data = form_data(client.get(url))
+    data.update(changes)
+    response = client.post(url, data)
+    assert response.status_code == 200, "the admin saved what an import refuses"
+    if inline is None:
+        errors = response.context["adminform"].form.errors
+    else:
+        formsets = {f.formset.prefix: f.formset for f in response.context["inline_admin_formsets"]}
+        errors = formsets[inline].forms[0].errors
+    assert field in errors, errors
+    return " ".join(errors[field])
+
+
+@pytest.mark.django_db
+def test_a_database_edited_through_the_admin_restores(editor_client, world, tmp_path):
+    """The admin's forms run each record's rules (``rule_errors``), the very ones an import runs: a
+    figure its printed form contradicts is refused on the page with the import's message, so a backup
+    of whatever the admin saved restores."""
+    from programs.models import Fund, Outcome, Program
+
+    outcome, fund, program = world["outcome"], world["fund"], world["program"]
+    before = natural_dump()
+    # The review's case: value 10 and a printed form that is not a number.
+    message = refused_on_the_page(editor_client, Outcome, outcome, {
+        "value": "10", "value_printed": "国家级", "quote": "普安县是国家级贫困县"}, "value")
+    assert message == "value 10 given but printed form '国家级' is not a plain number"
+    assert "disagrees with printed form '3000人'" in refused_on_the_page(
+        editor_client, Outcome, outcome, {"value": "10"}, "value")
+    assert "not verbatim in the source tuopin-wenzhang" in refused_on_the_page(
+        editor_client, Outcome, outcome, {"quote": "帮助3000人就业了"}, "quote")
+    assert "does not occur in the quote" in refused_on_the_page(
+        editor_client, Outcome, outcome, {"value_printed": "100亿元", "value": "10000000000", "unit": "元"},
+        "value_printed")
+    assert "disagrees with printed form '100亿元'" in refused_on_the_page(
+        editor_client, Fund, fund, {"commitment": "10"}, "commitment")
+    assert "disagrees with printed form '3000人'" in refused_on_the_page(
+        editor_client, Program, program, {"outcomes-0-value": "10"}, "value", inline="outcomes")
+    # Django's SlugField takes capitals and underscores; an import takes neither.
+    assert "“Retu_Jihua” is not a slug" in refused_on_the_page(
+        editor_client, Program, program, {"slug": "Retu_Jihua"}, "slug")
+    assert natural_dump() == before  # nothing was saved
+
+    # What the admin does save goes through a backup and back unchanged.
+    url = admin_url(Outcome, "change", outcome.pk)
+    data = form_data(editor_client.get(url))
+    data.update({"value": "3000.0", "note": "核实过", "period_end": "2020-06"})
+    assert editor_client.post(url, data).status_code == 302
+    url = admin_url(Fund, "change", fund.pk)
+    data = form_data(editor_client.get(url))
+    data.update({"commitment": "", "commitment_printed": "数十亿元", "summary": "=1+1 不是公式"})
+    assert editor_client.post(url, data).status_code == 302
+    edited = natural_dump()
+    assert edited != before
+    export_all(directory=tmp_path)
+    delete_everything()
+    import_all(directory=tmp_path)
+    assert natural_dump() == edited
 
 
 # ---------------------------------------------------------------------------
