@@ -176,5 +176,12 @@ class Record(models.Model):
             raise ValidationError(errors)
 
 
+def period_errors(start, end, start_field: str, end_field: str, skip=frozenset()) -> dict:
+    """A period (a program's run, a posting, a figure's period) does not end before it starts."""
+    if {start_field, end_field} & set(skip) or not (start and end) or end >= start:
+        return {}
+    return {end_field: _("%(end)s is before %(start)s.") % {"end": end_field, "start": start_field}}
+
+
 AMOUNT = dict(max_digits=24, decimal_places=4)
 """Wide enough for 1.2万亿元 (13 integer digits) with room to spare, and four decimals for rates."""

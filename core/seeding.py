@@ -14,8 +14,10 @@ from pathlib import Path
 
 import yaml
 from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
 
-from core.records import parse_partial_date
+from core.importing import PartialDateField, SlugForeignKeyWidget, SlugManyToManyWidget
+from core.records import SLUG_RE, parse_partial_date
 
 SEEDS_DIR = Path(settings.BASE_DIR) / "seeds"
 HEADER_KEYS = ("slug", "title", "publisher", "published", "script", "original_file", "date_note", "note")
@@ -244,3 +246,140 @@ class SeedError(Exception):
         self.problems = problems
         super().__init__(f"{len(problems)} problem(s) in the seed data")
 
+
+
+# ---------------------------------------------------------------------------
+# Checking a seed file against its record type: the columns, required columns, references, dates,
+# choices and decimals are the import Resource's own (a seed file is an import file in YAML), and the
+# record's rules are its model's ``rule_errors``, run on unsaved rows.
+
+
+@dataclass(frozen=True)
+class SeedColumns:
+    """What a seed file of one record type may hold, read off its Resource."""
+
+    keys: frozenset[str]
+    required: frozenset[str]
+    references: dict[str, tuple[str, bool]]  # column → (record type key it names, many)
+    fields: dict  # column → the Resource's Field
+
+
+def seed_columns(record_type, keys_by_model: dict) -> SeedColumns:
+    resource = record_type.resource_class()
+    fields = {f.column_name: f for f in resource.get_export_fields() if f.column_name != "version"}
+    references = {}
+    for column, f in fields.items():
+        if isinstance(f.widget, SlugManyToManyWidget):
+            references[column] = (keys_by_model[f.widget.model], True)
+        elif isinstance(f.widget, SlugForeignKeyWidget):
+            references[column] = (keys_by_model[f.widget.model], False)
+    return SeedColumns(frozenset(fields), frozenset(record_type.resource_class.required_columns), references, fields)
+
+
+def is_plain_field(model, name: str) -> bool:
+    """A concrete column of the model itself (not a relation, not a derived column such as a county's
+    designations, not aliases, which seeds give as a list)."""
+    try:
+        field = model._meta.get_field(name)
+    except FieldDoesNotExist:  # a derived column
+        return False
+    return field.concrete and not field.is_relation and name != "aliases"
+
+
+def cell(value) -> str:
+    """A YAML value as the text of a file's cell (YAML reads 2019-06-01 as a date)."""
+    if value is None:
+        return ""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def check_rows(seeds: Seeds, record_types) -> list[str]:
+    """Every problem in the seed set, one line each, naming file and record. Writes nothing.
+
+    Each row is read through its Resource's widgets, as an import reads a cell, into an unsaved instance
+    whose references are the other rows' unsaved instances; then the model's ``rule_errors`` run on it (the
+    quote verbatim in its source, the value agreeing with its printed form, periods in order …).
+    """
+    problems = list(seeds.problems)
+    keys_by_model = {t.model_class: t.key for t in record_types}
+    columns = {t.key: seed_columns(t, keys_by_model) for t in record_types}
+    instances: dict[str, dict[str, object]] = {}
+    bad_fields: dict[int, set[str]] = {}
+
+    for record_type in record_types:
+        kind, model, spec = record_type.key, record_type.model_class, columns[record_type.key]
+        seen: dict[str, str] = {}
+        index = instances.setdefault(kind, {})
+        for row in seeds.of(kind):
+            data, where = row.data, row.where
+            unknown = sorted(set(data) - spec.keys - ({"file_name"} if kind == "sources" else set()))
+            if unknown:
+                problems.append(f"{where}: unknown keys {', '.join(unknown)}")
+            missing = sorted(key for key in spec.required if data.get(key) in (None, ""))
+            if missing:
+                problems.append(f"{where}: missing {', '.join(missing)}")
+            slug = data.get("slug")
+            if not isinstance(slug, str) or not SLUG_RE.match(slug):
+                problems.append(f"{where}: slug {slug!r} is not lowercase ASCII words joined by hyphens")
+            elif slug in seen:
+                problems.append(f"{where}: duplicate slug {slug!r} (also in {seen[slug]})")
+            else:
+                seen[slug] = row.file
+            instance, bad = model(), set()
+            for column, f in spec.fields.items():
+                if column in spec.references or column not in data or not is_plain_field(model, f.attribute):
+                    continue
+                value = data[column]
+                if isinstance(value, float):
+                    problems.append(f"{where}: {column} {value!r} is not exact; quote it as a string")
+                    bad.add(column)
+                    continue
+                try:
+                    cleaned = f.widget.clean(cell(value))
+                except (ValueError, TypeError) as exc:
+                    problems.append(f"{where}: {column}: {exc}")
+                    bad.add(column)
+                    continue
+                if isinstance(f, PartialDateField):
+                    setattr(instance, f.attribute, cleaned[0])
+                    setattr(instance, f.precision_attribute, cleaned[1])
+                else:
+                    setattr(instance, f.attribute, cleaned)
+            if isinstance(slug, str):
+                instance.slug = slug
+                index.setdefault(slug, instance)
+            bad_fields[id(row)] = bad
+
+    # references resolve, and point at the other rows' instances
+    for record_type in record_types:
+        kind, spec = record_type.key, columns[record_type.key]
+        for row in seeds.of(kind):
+            data, where = row.data, row.where
+            instance = instances[kind].get(data.get("slug"))
+            for column, (target, many) in spec.references.items():
+                values = as_list(data.get(column)) if many else [data.get(column)]
+                for value in values:
+                    if value in (None, ""):
+                        continue
+                    found = instances.get(target, {}).get(value)
+                    if found is None:
+                        problems.append(f"{where}: {column} {value!r} does not resolve to a record in {target}")
+                        bad_fields[id(row)].add(column)
+                    elif not many and instance is not None:
+                        setattr(instance, spec.fields[column].attribute, found)
+        for relation in ("successor", "parent"):
+            if relation in spec.references and spec.references[relation][0] == kind:
+                problems.extend(cycles(seeds.of(kind), relation))
+
+    # the record's own rules
+    for record_type in record_types:
+        kind = record_type.key
+        for row in seeds.of(kind):
+            instance = instances[kind].get(row.data.get("slug"))
+            if instance is None:
+                continue
+            for name, message in instance.rule_errors(skip=bad_fields.get(id(row), set())).items():
+                problems.append(f"{row.where}: {name}: {message}")
+    return problems

@@ -126,6 +126,20 @@ class County(Record):
         ]
         indexes = [models.Index(fields=["name"]), models.Index(fields=["kind"])]
 
+    def rule_errors(self, skip=frozenset()):
+        """Its prefecture is in its province."""
+        errors = super().rule_errors(skip)
+        prefecture, province = getattr(self, "prefecture", None), getattr(self, "province", None)
+        if {"prefecture", "province"} & set(skip) or prefecture is None or province is None:
+            return errors
+        # unsaved rows (load_seeds --check) are compared by slug
+        same = (prefecture.province_id == province.pk if province.pk is not None
+                else prefecture.province.slug == province.slug)
+        if not same:
+            errors["prefecture"] = _("prefecture '%(prefecture)s' is not in province '%(province)s'") % {
+                "prefecture": prefecture.slug, "province": province.slug}
+        return errors
+
     def __str__(self):
         return self.name
 

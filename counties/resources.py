@@ -14,7 +14,6 @@ from core.importing import (
     SlugForeignKeyWidget,
     TextField,
     TextWidget,
-    cell_text,
     choice_field,
     split_list,
 )
@@ -144,17 +143,6 @@ class CountyResource(RecordResource):
         if errors:
             raise ValidationError(errors)
 
-    def validate_row(self, instance, row, errors):
-        if (
-            "prefecture" not in errors and "province" not in errors
-            and instance.prefecture_id and instance.province_id
-            and instance.prefecture.province_id != instance.province_id
-        ):
-            return {"prefecture": ValidationError(
-                f"prefecture {cell_text(row.get('prefecture'))!r} is not in province "
-                f"{cell_text(row.get('province'))!r}"
-            )}
-        return {}
 
     def save_m2m(self, instance, row, **kwargs):
         super().save_m2m(instance, row, **kwargs)

@@ -7,7 +7,10 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from core.records import Record, format_partial_date, precision_field
+from core.records import Record, format_partial_date, period_errors, precision_field
+
+# A year an envoy joined: four digits the press could print (1999 for the company's founding).
+JOINED_YEARS = range(1900, 2100)
 
 
 class Envoy(Record):
@@ -48,6 +51,14 @@ class Envoy(Record):
 
     def get_absolute_url(self):
         return reverse("envoys:envoy_detail", args=[self.slug])
+
+    def rule_errors(self, skip=frozenset()):
+        errors = super().rule_errors(skip)
+        year = self.joined_year
+        if "joined_year" not in skip and year is not None and year not in JOINED_YEARS:
+            errors["joined_year"] = _("%(year)s is not a year the company existed in (%(first)s–%(last)s).") % {
+                "year": year, "first": JOINED_YEARS.start, "last": JOINED_YEARS.stop - 1}
+        return errors
 
 
 class PostingQuerySet(models.QuerySet):
@@ -101,6 +112,9 @@ class Posting(Record):
     @property
     def end_display(self):
         return format_partial_date(self.end, self.end_precision)
+
+    def rule_errors(self, skip=frozenset()):
+        return {**super().rule_errors(skip), **period_errors(self.start, self.end, "start", "end", skip)}
 
     @property
     def is_current(self):

@@ -4,7 +4,6 @@ Column names are the keys of ``seeds/data/envoys.yaml`` and ``postings.yaml``; t
 rules are in :mod:`core.importing`.
 """
 
-from django.core.exceptions import ValidationError
 
 from core.importing import (
     IntegerTextWidget,
@@ -39,11 +38,6 @@ class EnvoyResource(RecordResource):
         fields = ("slug", "name", "nickname", "aliases", "role", "joined_year", "batch",
                   "organization", "summary", "sources", "version")
 
-    def validate_row(self, instance, row, errors):
-        year = instance.joined_year
-        if "joined_year" not in errors and year is not None and not 1900 <= year <= 2100:
-            return {"joined_year": ValidationError(f"joined_year {year} is not a year")}
-        return {}
 
 
 class PostingResource(RecordResource):
@@ -64,7 +58,3 @@ class PostingResource(RecordResource):
         # Postings have no aliases: that field stays out of the file.
         fields = ("slug", "envoy", "county", "title", "start", "end", "note", "sources", "version")
 
-    def validate_row(self, instance, row, errors):
-        if instance.start and instance.end and instance.end < instance.start:
-            return {"end": ValidationError(f"end {row.get('end')} is before start {row.get('start')}")}
-        return {}

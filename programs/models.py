@@ -5,8 +5,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from core.records import AMOUNT, Precision, Record, format_partial_date, precision_field
-from programs.printed import value_agrees
+from core.records import AMOUNT, Precision, Record, format_partial_date, period_errors, precision_field
 
 
 class Source(Record):
@@ -91,14 +90,9 @@ class Fund(Record):
         return format_partial_date(self.succeeded_on, self.succeeded_on_precision)
 
     def rule_errors(self, skip=frozenset()):
-        """A fund's exact commitment agrees with its printed form (the unit is always yuan)."""
-        errors = super().rule_errors(skip)
-        if {"commitment", "commitment_printed"} & set(skip) or not self.commitment_printed or self.commitment is None:
-            return errors
-        wrong = value_agrees(self.commitment, self.commitment_printed, "元")
-        if wrong and "unit" not in wrong:
-            errors["commitment"] = _("commitment: %(problem)s") % {"problem": wrong}
-        return errors
+        from programs.services import check_commitment
+
+        return {**super().rule_errors(skip), **check_commitment(fund=self, skip=skip)}
 
 
 class Organization(Record):
@@ -230,6 +224,9 @@ class Program(Record):
     def end_display(self):
         return format_partial_date(self.end, self.end_precision)
 
+    def rule_errors(self, skip=frozenset()):
+        return {**super().rule_errors(skip), **period_errors(self.start, self.end, "start", "end", skip)}
+
 
 class OutcomeQuerySet(models.QuerySet):
     def results(self):
@@ -328,31 +325,12 @@ class Outcome(Record):
         return end or start
 
     def rule_errors(self, skip=frozenset()):
-        """An outcome belongs to a program, fund or county; its value agrees with its printed form; its
-        quote is verbatim in its source and holds the printed form; its period does not end before it starts."""
-        skip = set(skip)
+        from programs.services import check_outcome
+
         errors = super().rule_errors(skip)
-        owners = ("program", "fund", "county")
-        if not skip & set(owners) and all(
-            getattr(self, f"{name}_id") is None and getattr(self, name) is None for name in owners
-        ):
-            errors["program"] = _("The figure belongs to nothing: give a program, fund or county.")
-        if not skip & {"value", "value_printed", "unit"} and self.value_printed:
-            wrong = value_agrees(self.value, self.value_printed, self.unit)
-            if wrong:
-                errors["value"] = wrong
-        source = getattr(self, "source", None)  # None when not given yet
-        if not skip & {"source", "quote"} and source is not None and source.text and self.quote \
-                and self.quote not in source.text:
-            errors["quote"] = _("The quote is not verbatim in the source %(source)s: “%(quote)s”") % {
-                "source": source.slug, "quote": self.quote[:40]}
-        if not skip & {"quote", "value_printed"} and self.quote and self.value_printed \
-                and self.value_printed not in self.quote:
-            errors["value_printed"] = _("The printed form “%(printed)s” does not occur in the quote.") % {
-                "printed": self.value_printed}
-        if not skip & {"period_start", "period_end"} and self.period_start and self.period_end \
-                and self.period_end < self.period_start:
-            errors["period_end"] = _("The period ends before it starts.")
+        errors.update(period_errors(self.period_start, self.period_end, "period_start", "period_end", skip))
+        for field, message in check_outcome(outcome=self, skip=skip).items():
+            errors.setdefault(field, message)
         return errors
 
 

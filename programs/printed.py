@@ -159,8 +159,8 @@ def _combine(tokens: list) -> Decimal | None:
             section += (1 if number is None else number) * factor
         else:
             bare = number is None and section == 0
-            if bare and total:
-                total *= factor  # 万亿: the multipliers multiply
+            if bare and last is not None:
+                total *= factor  # 万亿: the multipliers multiply (0.00万亿 stays 0)
             else:
                 chunk = Decimal(1) if bare else section + (number or 0)  # 万 alone is 10,000; 0万 is 0
                 total = (total + chunk) * factor if factor == BIG_MULTIPLIERS["亿"] else total + chunk * factor

@@ -6,7 +6,6 @@ nothing) are in :mod:`core.importing`; the rules across fields of a fund or an o
 own (``rule_errors`` in ``models.py``), which the admin runs too.
 """
 
-from django.core.exceptions import ValidationError
 
 from core.importing import (
     DecimalTextWidget,
@@ -104,10 +103,6 @@ class ProgramResource(RecordResource):
         fields = ("slug", "name", "aliases", "kind", "area", "fund", "organizations", "parent",
                   "start", "end", "summary", "counties", "sources", "version")
 
-    def validate_row(self, instance, row, errors):
-        if instance.start and instance.end and instance.end < instance.start:
-            return {"end": ValidationError(f"end {row.get('end')} is before start {row.get('start')}")}
-        return {}
 
 
 class OutcomeResource(RecordResource):

@@ -56,7 +56,7 @@ def test_check_reports_a_broken_quote(seed_copy):
     path = first_outcome_file(seed_copy)
     edit(path, lambda rows: rows[0].update(quote=rows[0]["quote"] + "（编造）"))
     errors, summary = run_check(seed_copy)
-    assert f"data/{path.name}: " in errors and "quote not found verbatim" in errors
+    assert f"data/{path.name}: " in errors and "quote: The quote is not verbatim in the source" in errors
     assert "nothing was written" in summary
 
 

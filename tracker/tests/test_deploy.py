@@ -19,10 +19,8 @@ from django.conf import settings
 from django.core.cache import caches
 from django.db import models
 
-from core.testing.admin import editor_client, editor_user, import_file  # noqa: F401 (fixtures)
-from core.testing.config import ROOT
-from tracker.tests.test_compose import command_words, compose, environment  # noqa: F401 (compose: fixture)
-from tracker.tests.test_faults import free_port
+from core.testing.admin import import_file
+from core.testing.config import ROOT, command_words, environment, free_port
 
 NGINX_CONF = ROOT / "deploy" / "nginx.conf"
 
@@ -183,7 +181,10 @@ def test_the_cache_is_shared_by_every_replica():
 def test_admin_import_files_are_not_kept_on_local_disk():
     # import-export's default (TempFolderStorage) writes the upload to /tmp between preview and confirm;
     # MediaStorage writes it to MEDIA_ROOT. Either breaks when the confirm reaches another replica.
-    assert settings.IMPORT_EXPORT_TMP_STORAGE_CLASS == "import_export.tmp_storages.CacheStorage"
+    from django.utils.module_loading import import_string
+    from import_export.tmp_storages import CacheStorage
+
+    assert issubclass(import_string(settings.IMPORT_EXPORT_TMP_STORAGE_CLASS), CacheStorage)
 
 
 def test_no_model_takes_file_uploads():
@@ -197,7 +198,7 @@ def test_no_model_takes_file_uploads():
     assert file_fields == []
 
 
-def test_an_admin_import_confirmed_by_another_replica(editor_client, monkeypatch, tmp_path):  # noqa: F811
+def test_an_admin_import_confirmed_by_another_replica(editor_client, monkeypatch, tmp_path):
     from programs.models import Organization
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where TempFolderStorage would write
@@ -324,7 +325,8 @@ def proxy(tmp_path, echo_server):
         f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\n"
         + ("user root;\n" if os.geteuid() == 0 else "")
         + "daemon off;\nevents {}\nhttp {\n  access_log off;\n"
-        + "".join(f"  {kind}_temp_path {tmp_path}/{kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+        + "".join(f"  {kind}_temp_path {tmp_path}/{kind};\n"
+                  for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
         + f"  include {tmp_path}/site.conf;\n}}\n"
     )
     process = subprocess.Popen(["nginx", "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path)],
@@ -342,7 +344,8 @@ def proxy(tmp_path, echo_server):
         except OSError:
             if time.monotonic() > deadline or process.poll() is not None:
                 process.kill()
-                pytest.fail(f"nginx did not start: {(tmp_path / 'error.log').read_text() if (tmp_path / 'error.log').exists() else ''}")
+                log = tmp_path / "error.log"
+                pytest.fail(f"nginx did not start: {log.read_text() if log.exists() else ''}")
             time.sleep(0.1)
     yield port
     process.terminate()
