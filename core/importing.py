@@ -37,7 +37,7 @@ from __future__ import annotations
 import copy
 import datetime
 import re
-from collections import Counter, defaultdict
+from collections import defaultdict
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
@@ -47,7 +47,7 @@ from import_export import fields as ie_fields
 from import_export import resources, widgets
 from import_export.instance_loaders import CachedInstanceLoader
 
-from core.records import SLUG_RE, format_partial_date, parse_partial_date
+from core.records import SLUG_RE, format_partial_date, parse_partial_date, plain_decimal
 from core.search import derived_columns
 
 SEPARATOR = "|"
@@ -68,7 +68,7 @@ def escape_formula(text: str) -> str:
 
 def unescape_formula(text: str) -> str:
     """Inverse of :func:`escape_formula` for text read back from a file."""
-    if isinstance(text, str) and len(text) > 1 and text[0] == "'" and text[1] in "=+-@\t\r":
+    if isinstance(text, str) and len(text) > 1 and text[0] == "'" and text[1] in FORMULA_TRIGGERS:
         return text[1:]
     return text
 
@@ -183,8 +183,7 @@ class DecimalTextWidget(TextWidget):
     def render(self, value, obj=None, **kwargs):
         if value is None:
             return ""
-        text = f"{Decimal(value).normalize():f}"
-        return "0" if text in ("-0", "0") else text
+        return plain_decimal(value)
 
 
 class IntegerTextWidget(TextWidget):
@@ -724,10 +723,6 @@ def choice_field(attribute, model_field):
     """A TextField over a choices field, with its default for blank cells."""
     default = model_field.default if model_field.default is not models.NOT_PROVIDED else ""
     return TextField(attribute, widget=ChoiceWidget(model_field.choices, default=default))
-
-
-def duplicates(values) -> set:
-    return {value for value, count in Counter(values).items() if count > 1}
 
 
 def heavy_columns(model) -> list[str]:

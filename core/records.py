@@ -6,6 +6,7 @@ their rows the same way.
 
 import datetime
 import re
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -174,6 +175,13 @@ class Record(models.Model):
         errors = self.rule_errors()
         if errors:
             raise ValidationError(errors)
+
+
+def plain_decimal(value) -> str:
+    """An exact decimal as every file and page writes it: no exponent, no trailing zeros (``303700000000``,
+    ``0.25``), and ``0`` for zero of any sign."""
+    text = f"{Decimal(value).normalize():f}"
+    return "0" if text in ("-0", "0") else text
 
 
 def period_errors(start, end, start_field: str, end_field: str, skip=frozenset()) -> dict:

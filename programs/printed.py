@@ -31,6 +31,8 @@ import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from core.records import plain_decimal
+
 DIGITS = {
     "零": 0, "〇": 0, "一": 1, "壹": 1, "二": 2, "贰": 2, "貳": 2, "两": 2, "兩": 2, "三": 3, "叁": 3,
     "參": 3, "四": 4, "肆": 4, "五": 5, "伍": 5, "六": 6, "陆": 6, "陸": 6, "七": 7, "柒": 7,
@@ -364,9 +366,9 @@ def value_agrees(value, printed: str, unit: str) -> str | None:
         return None
     expected, printed_unit = parsed
     if value is None:
-        return f"printed form {printed!r} reads as {expected.normalize():f} but value is empty"
+        return f"printed form {printed!r} reads as {plain_decimal(expected)} but value is empty"
     if Decimal(str(value)) != expected:
-        return f"value {value} disagrees with printed form {printed!r} (reads as {expected.normalize():f})"
+        return f"value {value} disagrees with printed form {printed!r} (reads as {plain_decimal(expected)})"
     # A printed form without a unit (``100亿``) leaves the unit to the context; one with a unit
     # must agree with it.
     if printed_unit and _simplified(unit or "") != _simplified(printed_unit):
