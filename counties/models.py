@@ -79,14 +79,6 @@ class Designation(models.TextChoices):
     OTHER = "other", _("other")
 
 
-class CountyQuerySet(models.QuerySet):
-    def in_province(self, province):
-        return self.filter(province=province)
-
-    def with_designation(self, designation):
-        return self.filter(designations__designation=designation).distinct()
-
-
 class County(Record):
     """A county-level unit (县, 旗, 县级市, 区) where the company works, in its prefecture and province."""
 
@@ -112,7 +104,6 @@ class County(Record):
     code = models.CharField(_("division code"), max_length=12, blank=True, default="")
     note = models.TextField(_("note"), blank=True, default="")
 
-    objects = CountyQuerySet.as_manager()
     SEARCH_FIELDS = ("name", "aliases", "note")
 
     class Meta:

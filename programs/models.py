@@ -148,14 +148,6 @@ class Area(models.TextChoices):
     OTHER = "qita", _("other (其他)")
 
 
-class ProgramQuerySet(models.QuerySet):
-    def in_province(self, province):
-        return self.filter(counties__province=province).distinct()
-
-    def top_level(self):
-        return self.filter(parent__isnull=True)
-
-
 class Program(Record):
     """A program, plan, project, measure or recurring event that a fund or unit runs."""
 
@@ -191,7 +183,6 @@ class Program(Record):
     )
     sources = models.ManyToManyField(Source, blank=True, related_name="programs", verbose_name=_("sources"))
 
-    objects = ProgramQuerySet.as_manager()
     SEARCH_FIELDS = ("name", "aliases", "summary")
 
     class Meta:
@@ -229,9 +220,6 @@ class Program(Record):
 
 
 class OutcomeQuerySet(models.QuerySet):
-    def results(self):
-        return self.filter(kind=Outcome.Kind.RESULT)
-
     def largest_in(self, unit):
         return self.filter(unit=unit, value__isnull=False).order_by("-value")
 
