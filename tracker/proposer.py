@@ -5,7 +5,7 @@
 exact value (by ``programs.printed``, the parser the seeds and the admin use), unit and qualifier,
 the metric words around it and a suggested indicator, the period the text gives it, what it belongs
 to (programs, funds, organizations, people and counties found by name or alias in either script,
-and any county-level division of China, from ``tracker.divisions``), a confidence and the words
+and any county-level division of China, from ``counties.divisions``), a confidence and the words
 that made it. Nothing here touches the database: what is already known comes in as plain lists.
 
 How the text is read:
@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from programs.printed import Reading, find_figures
-from tracker.divisions import Division, find_counties, lookup_county, simplified
+from counties.divisions import Division, find_counties, lookup_county, simplified
 
 __all__ = ["Candidate", "Known", "Sentence", "lookup_county", "propose", "split_sentences"]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.intake_recall import measure
-from tracker import divisions
+from counties import divisions
 from tracker.proposer import Known, lookup_county, propose, split_sentences
 
 KNOWN = Known(
