@@ -160,6 +160,26 @@ def _narrow(found: tuple[Division, ...], within) -> Division | None:
     return found[0] if len(found) == 1 else None
 
 
+@cache
+def _by_code() -> dict[str, Division]:
+    return {division.adcode: division for division in counties()}
+
+
+def division_by_code(code: str) -> Division | None:
+    """The county-level division with this six-digit code (``522323``), or None."""
+    return _by_code().get(str(code or "").strip())
+
+
+def fill_coordinates(county) -> bool:
+    """Give ``county`` (a County, or anything with ``code``, ``latitude`` and ``longitude``) its division's
+    coordinates when it has a known code and no coordinates yet; whether it changed."""
+    division = division_by_code(getattr(county, "code", ""))
+    if division is None or division.lat is None or county.latitude is not None or county.longitude is not None:
+        return False
+    county.latitude, county.longitude = division.lat, division.lon
+    return True
+
+
 def lookup_county(name: str, *, within=()) -> Division | None:
     """The division a name means, in either script, by its full or short name: ``普安县``,
     ``普安縣`` and ``普安`` are all 522323. None when the dataset does not have it, or when the name

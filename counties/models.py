@@ -1,5 +1,7 @@
 """The administrative places programs work in: provinces, prefectures and county-level units."""
 
+import re
+
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -101,7 +103,13 @@ class County(Record):
     province = models.ForeignKey(
         Province, on_delete=models.PROTECT, related_name="counties", verbose_name=_("province")
     )
-    code = models.CharField(_("division code"), max_length=12, blank=True, default="")
+    code = models.CharField(
+        _("division code"), max_length=12, blank=True, default="",
+        help_text=_("The official six-digit administrative division code (普安县: 522323)."),
+    )
+    # From the same division table as the code (counties.divisions); they place the county on the maps.
+    latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     note = models.TextField(_("note"), blank=True, default="")
 
     SEARCH_FIELDS = ("name", "aliases", "note")
@@ -118,8 +126,18 @@ class County(Record):
         indexes = [models.Index(fields=["name"]), models.Index(fields=["kind"])]
 
     def rule_errors(self, skip=frozenset()):
-        """Its prefecture is in its province."""
+        """Its code is six digits; its coordinates are both given or neither, and on the globe; its prefecture
+        is in its province."""
         errors = super().rule_errors(skip)
+        if "code" not in skip and self.code and not re.fullmatch(r"[0-9]{6}", self.code):
+            errors["code"] = _("“%(code)s” is not a division code: six digits (522323).") % {"code": self.code}
+        if not {"latitude", "longitude"} & set(skip):
+            lat, lon = self.latitude, self.longitude
+            if (lat is None) != (lon is None):
+                errors["latitude"] = _("Give both the latitude and the longitude, or neither.")
+            elif lat is not None and not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                errors["latitude"] = _("The coordinates are not on the globe: latitude −90 to 90, "
+                                       "longitude −180 to 180.")
         prefecture, province = getattr(self, "prefecture", None), getattr(self, "province", None)
         if {"prefecture", "province"} & set(skip) or prefecture is None or province is None:
             return errors

@@ -2,7 +2,8 @@
 
 Column names are the keys of ``seeds/data/*.yaml``; the shared rules are in
 :mod:`core.importing`. A place may be named by slug or, when unambiguous, by name; a
-county's or prefecture's name is narrowed by the row's ``province`` when it repeats.
+county's or prefecture's name is narrowed by the row's ``province`` when it repeats. A county row with a
+division code and no coordinates gets them from the division table (``counties.divisions``).
 """
 
 from django.core.exceptions import ValidationError
@@ -10,6 +11,7 @@ from import_export import fields as ie_fields
 
 from core.importing import (
     SEPARATOR,
+    DecimalTextWidget,
     RecordResource,
     SlugForeignKeyWidget,
     TextField,
@@ -17,6 +19,7 @@ from core.importing import (
     choice_field,
     split_list,
 )
+from counties.divisions import fill_coordinates
 from counties.models import County, CountyDesignation, Designation, Prefecture, Province, designation_source_model
 
 
@@ -117,6 +120,8 @@ class CountyResource(RecordResource):
     )
     province = TextField("province", widget=SlugForeignKeyWidget(Province, label="province"))
     code = TextField("code")
+    latitude = TextField("latitude", widget=DecimalTextWidget())
+    longitude = TextField("longitude", widget=DecimalTextWidget())
     note = TextField("note")
     designations = DesignationsField()
 
@@ -126,8 +131,8 @@ class CountyResource(RecordResource):
 
     class Meta:
         model = County
-        fields = ("slug", "name", "aliases", "kind", "prefecture", "province", "code", "note",
-                  "designations", "version")
+        fields = ("slug", "name", "aliases", "kind", "prefecture", "province", "code", "latitude", "longitude",
+                  "note", "designations", "version")
 
     def import_instance(self, instance, row, **kwargs):
         errors = {}
@@ -135,6 +140,7 @@ class CountyResource(RecordResource):
             super().import_instance(instance, row, **kwargs)
         except ValidationError as exc:
             errors = exc.update_error_dict(errors)
+        fill_coordinates(instance)
         if "designations" in row:
             try:
                 self.fields["designations"].clean(row)

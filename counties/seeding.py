@@ -2,8 +2,8 @@
 
 from collections import Counter
 
+from core.seeding import SeedRow, as_list, by_slug, exact_decimal, joined, text, upsert
 from counties.models import County, CountyDesignation, Prefecture, Province, designation_source_model
-from core.seeding import SeedRow, as_list, by_slug, joined, text, upsert
 
 
 def load_provinces(rows: list[SeedRow], *, counts: Counter) -> None:
@@ -45,6 +45,8 @@ def load_counties(rows: list[SeedRow], *, counts: Counter) -> None:
             "prefecture": prefectures.get(data.get("prefecture") or ""),
             "province": provinces[data["province"]],
             "code": text(data.get("code")),
+            "latitude": exact_decimal(data.get("latitude")),
+            "longitude": exact_decimal(data.get("longitude")),
             "note": text(data.get("note")),
         })
         wanted = {
@@ -70,3 +72,39 @@ def load_counties(rows: list[SeedRow], *, counts: Counter) -> None:
         if changed and counts["unchanged"] > before["unchanged"]:
             counts["unchanged"] -= 1
             counts["updated"] += 1
+
+
+def check_division_codes(rows: list[SeedRow], *, places: dict[str, str]) -> list[str]:
+    """Each county's code is its division's in the division table (``counties.divisions``), and its
+    coordinates are that division's. ``places``: province and prefecture slugs → names, to settle a name that
+    several divisions share. One line per problem, naming file and record."""
+    from counties.divisions import division_by_code, lookup_county
+
+    problems = []
+    for row in rows:
+        data = row.data
+        code = text(data.get("code")).strip()
+        names = [data.get("name") or "", *as_list(data.get("aliases"))]
+        within = [places[s] for s in (data.get("province"), data.get("prefecture")) if s in places]
+        if not code:
+            found = next((d for d in (lookup_county(n, within=within) for n in names) if d), None)
+            hint = f"; the table gives {found.adcode} ({found.name})" if found else ""
+            problems.append(f"{row.where}: no division code{hint}")
+            continue
+        division = division_by_code(code)
+        if division is None:
+            problems.append(f"{row.where}: code {code} is not a county-level division in the division table")
+            continue
+        if division.name not in names:
+            problems.append(f"{row.where}: code {code} is {division.name} in the division table, "
+                            f"not {data.get('name')}")
+        for key, expected in (("latitude", division.lat), ("longitude", division.lon)):
+            given = data.get(key)
+            try:
+                wrong = exact_decimal(given) != expected
+            except (ArithmeticError, ValueError):
+                continue  # not a number: the column check reports it
+            if wrong:
+                problems.append(f"{row.where}: {key} {given or '(empty)'} is not the division table's {expected} "
+                                f"for {code}")
+    return problems

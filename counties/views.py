@@ -6,6 +6,7 @@ from core.listing import ListExportMixin
 from core.presenting import figure_rows, first_rows, linked_only
 from core.views import RecordDetailView
 from counties.filtersets import CountyFilterSet, counties_with_counts
+from counties.maps import county_map
 from counties.models import County
 from counties.resources import CountyResource
 
@@ -16,6 +17,12 @@ class CountyListView(ListExportMixin, FilterView):
     resource_class = CountyResource
     template_name = "counties/county_list.html"
     list_name = "counties"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if not context.get("errors"):
+            context["county_map"] = county_map(self.filterset.qs)  # every county of the filtered list
+        return context
 
 
 class CountyDetailView(RecordDetailView):

@@ -9,6 +9,7 @@ from core.listing import ListExportMixin
 from core.presenting import figure_charts, figure_rows, first_rows, highlight_quotes, linked_only
 from core.search import derived_columns
 from core.views import RecordDetailView
+from counties.maps import county_map
 from counties.models import County
 from programs.filtersets import (
     FundFilterSet,
@@ -38,6 +39,7 @@ class ProgramDetailView(RecordDetailView):
     def get_context_data(self, **kwargs):
         program = self.object
         counties = list(program.counties.select_related("province", "prefecture"))
+        map_of_counties = county_map(program.counties.all())
         outcomes = list(figure_rows(program.outcomes.all()))
         return super().get_context_data(
             counties=counties,
@@ -51,6 +53,7 @@ class ProgramDetailView(RecordDetailView):
             outcomes=outcomes,
             charts=figure_charts(outcomes),
             sources=list(linked_only(program.sources.all())),
+            county_map=map_of_counties,
             **kwargs,
         )
 
@@ -83,6 +86,7 @@ class FundDetailView(RecordDetailView):
             program_outcome_total=program_outcome_total,
             charts=figure_charts(outcomes),
             sources=list(linked_only(fund.sources.all())),
+            county_map=county_map(County.objects.filter(programs__fund=fund)),  # where its programs work
             **kwargs,
         )
 

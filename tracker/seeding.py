@@ -16,6 +16,7 @@ from django.utils import translation
 from core import registry
 from core.seeding import SEEDS_DIR, SeedError, SeedRow, Seeds, as_list, check_rows
 from core.seeding import read_seeds as read_seed_files
+from counties.seeding import check_division_codes
 
 
 def read_seeds(root: Path | str = SEEDS_DIR) -> Seeds:
@@ -32,12 +33,16 @@ def check_seeds(seeds: Seeds) -> list[str]:
     """Every problem in the seed set, one line each, naming file and record. Writes nothing.
 
     The columns, references and rules are those of the import and the models (``core.seeding.check_rows``);
-    what only seed files have is checked here: a county's designations with their quotes.
+    what only seed files have is checked here: a county's designations with their quotes, and its division
+    code and coordinates against the division table.
     """
     with translation.override("en"):  # the command's output is in one language, whatever is active
         problems = check_rows(seeds, seeded_types())
     texts = {row.data["slug"]: row.data.get("text", "") for row in seeds.of("sources")}
     problems.extend(check_designations(seeds.of("counties"), texts))
+    places = {row.data.get("slug"): row.data.get("name")
+              for kind in ("provinces", "prefectures") for row in seeds.of(kind)}
+    problems.extend(check_division_codes(seeds.of("counties"), places=places))
     return problems
 
 

@@ -1,0 +1,140 @@
+"""The county map: China's provinces drawn server-side as SVG, a point per county sized by its programs.
+
+The outline is ``counties/data/china/provinces.json`` (from the npm package echarts 4.9.0, Apache-2.0,
+simplified by ``scripts/make_china_outline.py``), shipped in the project and read once per process; nothing
+is fetched at run time. The projection is plain equirectangular, its x axis shortened by the cosine of
+36°N so that China keeps its usual shape. A county is placed by its ``latitude`` and ``longitude`` (from the
+division table, ``counties.divisions``); one without them is named in the list beside the map, not drawn.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from core.listing import related_count
+
+OUTLINE = Path(__file__).resolve().parent / "data" / "china" / "provinces.json"
+WEST, EAST, SOUTH, NORTH = 73.0, 135.5, 17.5, 54.0
+X_SCALE = math.cos(math.radians(36))
+WIDTH = 800
+SCALE = WIDTH / ((EAST - WEST) * X_SCALE)
+HEIGHT = round((NORTH - SOUTH) * SCALE)
+
+
+def project(longitude, latitude) -> tuple[float, float]:
+    """Where a place is drawn: x from the west edge, y from the north edge, in the map's units."""
+    return (float(longitude) - WEST) * X_SCALE * SCALE, (NORTH - float(latitude)) * SCALE
+
+
+@cache
+def province_paths() -> tuple[tuple[str, str], ...]:
+    """``(name, SVG path data)`` of every province, projected once per process."""
+    document = json.loads(OUTLINE.read_text(encoding="utf-8"))
+    paths = []
+    for province in document["provinces"]:
+        rings = []
+        for ring in province["rings"]:
+            points = [project(lon, lat) for lon, lat in ring]
+            rings.append("M" + "L".join(f"{x:.1f},{y:.1f}" for x, y in points) + "Z")
+        if rings:
+            paths.append((province["name"], "".join(rings)))
+    return tuple(paths)
+
+
+@dataclass(frozen=True)
+class Point:
+    """One county on the map."""
+
+    slug: str
+    name: str
+    province: str
+    programs: int
+    x: float | None  # None: no coordinates, so not drawn
+    y: float | None
+
+    @property
+    def url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("counties:county_detail", args=[self.slug])
+
+    @property
+    def radius(self) -> float:
+        """3 for a county without programs, growing with the square root of their number (area ∝ count)."""
+        return min(3 + 2.2 * math.sqrt(self.programs), 16)
+
+    @property
+    def label(self) -> str:
+        return ngettext("%(county)s: %(count)s program", "%(county)s: %(count)s programs", self.programs) % {
+            "county": self.name, "count": self.programs}
+
+
+@dataclass(frozen=True)
+class CountyMap:
+    """What a page shows: the SVG, and the counties as a list (all of them, drawn or not)."""
+
+    svg: SafeString
+    points: list[Point]
+
+    @property
+    def unplaced(self) -> list[Point]:
+        return [p for p in self.points if p.x is None]
+
+
+def county_points(counties) -> list[Point]:
+    """The counties of the queryset ``counties``, each with its number of programs, by name (one query)."""
+    from counties.models import County
+
+    rows = (
+        County.objects.filter(pk__in=counties.order_by().values("pk"))
+        .annotate(program_count=related_count(County.programs.through, "county"))
+        .order_by("name", "pk")
+        .values_list("slug", "name", "province__name", "program_count", "latitude", "longitude")
+    )
+    points = []
+    for slug, name, province, programs, latitude, longitude in rows:
+        x = y = None
+        if latitude is not None and longitude is not None:
+            x, y = project(longitude, latitude)
+        points.append(Point(slug, name, province, programs, x, y))
+    return points
+
+
+def county_map(counties, *, title: str = "") -> CountyMap | None:
+    """The map of the queryset ``counties`` (a page's filtered list, a program's counties …), or None when
+    it is empty."""
+    points = county_points(counties)
+    if not points:
+        return None
+    return CountyMap(svg=draw(points, title=title or _("Map of the counties")), points=points)
+
+
+def draw(points: list[Point], *, title: str) -> SafeString:
+    """The SVG: provinces, then the points, largest first so that a small one is never hidden under a large
+    one. The drawing is for the eye (``aria-hidden``; its links are not in the tab order): the list beside it
+    (``counties/county_map.html``) carries the same links for keyboards and screen readers."""
+    provinces = format_html_join(
+        "", '<path class="map-province" d="{}"><title>{}</title></path>', ((d, name) for name, d in province_paths())
+    )
+    placed = sorted((p for p in points if p.x is not None), key=lambda p: (-p.radius, p.name))
+    dots = format_html_join(
+        "",
+        '<a href="{}" tabindex="-1"><circle class="map-point{}" cx="{}" cy="{}" r="{}" '
+        'data-county="{}"><title>{}</title></circle></a>',
+        ((p.url, "" if p.programs else " map-point-empty", f"{p.x:.1f}", f"{p.y:.1f}", f"{p.radius:.1f}", p.slug,
+          p.label) for p in placed),
+    )
+    return format_html(
+        '<svg class="county-map" viewBox="0 0 {} {}" xmlns="http://www.w3.org/2000/svg" aria-hidden="true" '
+        'focusable="false"><title>{}</title><g class="map-provinces">{}</g><g class="map-points">{}</g></svg>',
+        WIDTH, HEIGHT, title, provinces, dots,
+    )
