@@ -8,6 +8,7 @@ from tracker import views
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("timeline/", views.TimelineView.as_view(), name="timeline"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("", include("programs.urls")),

@@ -1,20 +1,37 @@
 """The site as a whole: the home page (counts of every public list, the largest figures, a search across
-them) and the health check."""
+them), the timeline of every record's dated events, and the health check."""
+
+import csv
 
 from django.db import connection
 from django.db.utils import DatabaseError
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
+from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from django.views.generic import TemplateView
 
 from core import registry
-from core.listing import MAX_Q_LENGTH, cached_counts, search_notices
+from core.importing import escape_formula
+from core.listing import (
+    DEFAULT_PER_PAGE,
+    FORMATS,
+    MAX_PER_PAGE,
+    MAX_Q_LENGTH,
+    BadQuery,
+    cached_counts,
+    parse_positive,
+    query_string,
+    search_notices,
+)
 from core.presenting import linked_only
 from core.search import search, search_terms
 from core.views import READ_ONLY
 from programs.models import Outcome
+from tracker import timeline
 
 
 @never_cache
@@ -64,3 +81,130 @@ class HomeView(TemplateView):
             lists.append(item)
         largest = linked_only(Outcome.objects.largest_in("元"), "program", "fund", "county", "source")[:6]
         return super().get_context_data(lists=lists, q=q, notices=notices, largest=list(largest), **kwargs)
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+class TimelineView(TemplateView):
+    """``/timeline/``: the dated events of the funds, programs, envoys and articles (tracker.timeline), one
+    page at a time; ``format=csv`` all of them, ``format=json`` a page, the same rows in the same order.
+    A value that cannot be understood is a 400 naming it, as on the lists."""
+
+    template_name = "timeline.html"
+    http_method_names = READ_ONLY
+
+    def get(self, request, *args, **kwargs):
+        params = request.GET
+        fmt = params.get("format", "").strip() or "html"
+        form = timeline.TimelineForm(params)
+        errors = {}
+        if fmt not in FORMATS:
+            errors["format"] = [_("“%(value)s” is not a format; use csv or json.") % {"value": fmt[:30]}]
+            fmt = "html"
+        if not form.is_valid():
+            errors.update({name: [str(m) for m in messages] for name, messages in form.errors.items()})
+        number = per_page = None
+        try:
+            number = parse_positive(params, "page", 1)
+        except BadQuery as exc:
+            errors.update(exc.errors)
+        try:
+            per_page = parse_positive(params, "per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE)
+        except BadQuery as exc:
+            errors.update(exc.errors)
+        if errors:
+            return self.bad_request(form, errors, fmt)
+        if fmt != "html" and request.method == "HEAD":  # headers only: nothing read or counted
+            return self.csv_response([]) if fmt == "csv" else StreamingHttpResponse([], content_type="application/json")
+
+        events = form.timeline()
+        if fmt == "csv":
+            return self.csv_response(events.all())
+        total = cached_counts(form.key_parts(), {"total": events.count})["total"]
+        pages = max(1, -(-total // per_page))
+        if number > pages:
+            return self.bad_request(form, {"page": [_("There is no page %(page)s; there are %(pages)s.") % {
+                "page": number, "pages": pages}]}, fmt)
+        rows = events.page((number - 1) * per_page, per_page)
+        if fmt == "json":
+            return self.json_response(rows, total, number, pages)
+        page = {
+            "number": number, "pages": pages,
+            "first": (number - 1) * per_page + 1 if rows else 0, "last": (number - 1) * per_page + len(rows),
+            "previous_url": query_string(params, page=number - 1) if number > 1 else None,
+            "next_url": query_string(params, page=number + 1) if number < pages else None,
+            "first_url": query_string(params, drop=("page",)) if number > 1 else None,
+            "last_url": query_string(params, page=pages) if number < pages else None,
+        }
+        context = self.get_context_data(form=form, events=rows, total=total, page=page, total_exact=True,
+                                        per_page=per_page)
+        return self.render_to_response(context)
+
+    def get_context_data(self, **kwargs):
+        params = self.request.GET
+        form = kwargs["form"]
+        choices = cached_counts(["timeline-choices"], {"choices": timeline.filter_choices})["choices"]
+        selected = form.cleaned_data if form.is_bound and not form.errors else {}
+        filters = []
+        for name in form.FILTERS:
+            options = list(choices[name])
+            chosen = selected.get(name)
+            if chosen is not None and chosen.slug not in {slug for slug, _label in options}:
+                options.append((chosen.slug, chosen.name))
+            filters.append({"name": name, "label": form.fields[name].label, "options": options,
+                            "value": params.get(name, "")})
+        descending = params.get("sort", "") == "-date"
+        return super().get_context_data(
+            filters=filters, descending=descending, errors=kwargs.pop("errors", []),
+            csv_url=query_string(params, drop=("page", "format"), format="csv"),
+            json_url=query_string(params, drop=("page", "format"), format="json"),
+            date_sort_url=query_string(params, drop=("page",), sort="date" if descending else "-date"),
+            per_page_choices=[20, 50, 100, 200], **kwargs,
+        )
+
+    def bad_request(self, form, errors, fmt):
+        messages = [{"parameter": name, "value": self.request.GET.get(name, "")[:80], "messages": found}
+                    for name, found in errors.items()]
+        if fmt == "json":
+            return JsonResponse({"errors": {m["parameter"]: m["messages"] for m in messages}}, status=400)
+        if fmt == "csv":
+            body = "\n".join(f"{m['parameter']}: {' '.join(m['messages'])}" for m in messages)
+            return HttpResponse(body + "\n", status=400, content_type="text/plain; charset=utf-8")
+        context = self.get_context_data(form=form, errors=messages, events=[], per_page=DEFAULT_PER_PAGE)
+        return TemplateResponse(self.request, self.get_template_names(), context, status=400)
+
+    def csv_response(self, events):
+        """UTF-8 with a byte-order mark, a header, one row per event, streamed; cells escaped as the
+        lists' are (core.importing.escape_formula)."""
+        absolute = self.request.build_absolute_uri
+        writer = csv.writer(_Echo())
+
+        def lines():
+            yield "\ufeff" + writer.writerow(timeline.COLUMNS)
+            for event in events:
+                row = timeline.export_row(event, absolute)
+                yield writer.writerow([escape_formula(row[name]) for name in timeline.COLUMNS])
+
+        response = StreamingHttpResponse((line.encode("utf-8") for line in lines()),
+                                         content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="timeline-{timezone.localdate():%Y-%m-%d}.csv"'
+        return response
+
+    def json_response(self, events, total, number, pages):
+        request = self.request
+
+        def page_url(n):
+            return request.build_absolute_uri(request.path + query_string(request.GET, page=n))
+
+        return JsonResponse(
+            {
+                "count": total,
+                "next": page_url(number + 1) if number < pages else None,
+                "previous": page_url(number - 1) if number > 1 else None,
+                "results": [timeline.export_row(event, request.build_absolute_uri) for event in events],
+            },
+            json_dumps_params={"ensure_ascii": False},
+        )
