@@ -3,11 +3,14 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from tracker import views
+from tracker import changes, datapackage, views
 
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("changes/", changes.ChangesView.as_view(), name="changes"),
+    path("changes/feed/", changes.ChangesFeed(), name="changes_feed"),
+    path("data/", datapackage.data_package, name="data"),
     path("timeline/", views.TimelineView.as_view(), name="timeline"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

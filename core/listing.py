@@ -115,6 +115,29 @@ class YearField(forms.CharField):
         return int(text)
 
 
+class DayField(forms.CharField):
+    """``2024-05-01``: a day (``since``, ``until``); anything else is an error naming the value."""
+
+    def to_python(self, value):
+        text = super().to_python(value).strip()
+        if not text:
+            return None
+        try:
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+                raise ValueError(text)
+            return datetime.date.fromisoformat(text)
+        except ValueError:
+            raise ValidationError(
+                _("“%(value)s” is not a date (YYYY-MM-DD, such as 2024-05-01)."),
+                code="invalid", params={"value": text[:60]},
+            ) from None
+
+
+def day_start(day: datetime.date) -> datetime.datetime:
+    """The first moment of ``day`` in the site's time zone (``TIME_ZONE``), as an aware datetime."""
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
 class SortField(forms.CharField):
     def __init__(self, *, columns, **kwargs):
         self.columns = columns
@@ -301,6 +324,24 @@ class YearFilter(django_filters.Filter):
         return qs.filter(condition)
 
 
+class SinceFilter(django_filters.Filter):
+    """``?since=2024-05-01``: the records changed on or after that day (in the site's time zone), by their
+    ``updated_at`` (every save sets it; see core.records.Record). On every list, so its JSON, CSV and page
+    agree and its counts are cached under it like any filter."""
+
+    field_class = DayField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("field_name", "updated_at")
+        kwargs.setdefault("label", gettext_lazy("changed since"))
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs, value):
+        if value is None:
+            return qs
+        return qs.filter(**{f"{self.field_name}__gte": day_start(value)})
+
+
 class SortFilter(django_filters.Filter):
     """``?sort=name`` / ``?sort=-name``: one of the shown columns; ties broken by primary key, in the
     direction of the sort.
@@ -330,6 +371,7 @@ class ListFilterSet(django_filters.FilterSet):
     """Base for every public list's FilterSet: ``q``, facets and a sort that always applies."""
 
     q = SearchFilter()
+    since = SinceFilter()
 
     def filter_queryset(self, queryset):
         return self.unsorted(queryset, sort=True)
