@@ -6,10 +6,12 @@ A list view is configuration (see ../shared/STYLE.md)::
         queryset = Program.objects.select_related("fund")
         filterset_class = ProgramFilterSet
         resource_class = ProgramResource
-        template_name = "programs/program_list.html"
+        template_name = "programs/program_list.html"   # extends list_base.html
+        columns = (Column(_("name"), sort="name", value="name", link="row"), ...)
 
 The FilterSet decides the rows and their order (``q``, slug filters, ``year_from``/``year_to``,
-``sort``); the Resource decides the columns of the CSV and JSON; the mixin only picks the format.
+``sort``); the Resource decides the columns of the CSV and JSON; the view's ``columns`` the columns of
+the HTML table (its head and every row are drawn from them); the mixin only picks the format.
 HTML, CSV and JSON all come from the same ``filterset.qs``, so they cannot disagree; the CSV has
 every row (streamed in chunks), the JSON and the HTML one page of it. A HEAD of a CSV or JSON export
 gets its headers only: no rows are read, nothing is counted and no export slot is taken.
@@ -35,7 +37,7 @@ import django_filters
 from django import forms
 from django.conf import settings
 from django.core.cache import cache, caches
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import DatabaseError, OperationalError, connections, transaction
 from django.db.models import Count, F, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
@@ -139,16 +141,16 @@ def day_start(day: datetime.date) -> datetime.datetime:
 
 
 class SortField(forms.CharField):
-    def __init__(self, *, columns, **kwargs):
-        self.columns = columns
+    def __init__(self, *, keys, **kwargs):
+        self.keys = keys
         super().__init__(**kwargs)
 
     def to_python(self, value):
         text = super().to_python(value).strip()
-        if text and text.removeprefix("-") not in self.columns:
+        if text and text.removeprefix("-") not in self.keys:
             raise ValidationError(
                 _("Cannot sort by “%(value)s”; sort by one of: %(choices)s (with - for descending)."),
-                code="invalid", params={"value": text[:60], "choices": ", ".join(self.columns)},
+                code="invalid", params={"value": text[:60], "choices": ", ".join(self.keys)},
             )
         return text
 
@@ -346,22 +348,23 @@ class SortFilter(django_filters.Filter):
     """``?sort=name`` / ``?sort=-name``: one of the shown columns; ties broken by primary key, in the
     direction of the sort.
 
-    ``columns`` maps each sort key to ``(label, (field or annotation, ...))``. Empty values sort
-    last either way, on SQLite and PostgreSQL alike.
+    ``orders`` maps each sort key to the fields or annotations it orders by, ``(path, ...)``; the
+    list view's :class:`Column` s name these keys (their labels and cells live there). Empty values
+    sort last either way, on SQLite and PostgreSQL alike.
     """
 
     field_class = SortField
 
-    def __init__(self, *, columns, default, **kwargs):
-        self.columns = columns
+    def __init__(self, *, orders, default, **kwargs):
+        self.orders = orders
         self.default = default
         kwargs.setdefault("label", gettext_lazy("Sort by"))
-        super().__init__(columns=columns, **kwargs)
+        super().__init__(keys=tuple(orders), **kwargs)
 
     def filter(self, qs, value):
         value = value or self.default
         descending = value.startswith("-")
-        _label, paths = self.columns[value.removeprefix("-")]
+        paths = self.orders[value.removeprefix("-")]
         order = [F(p).desc(nulls_last=True) if descending else F(p).asc(nulls_last=True) for p in paths]
         # Ties go the way of the sort, so a descending sort reads an index backwards, whole.
         return qs.order_by(*order, "-pk" if descending else "pk")
@@ -632,6 +635,41 @@ def page_rows(queryset, start, size):
 
 
 # ---------------------------------------------------------------------------
+# The table's columns
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a list's HTML table, declared once on its list view (``columns``): the table head
+    and every row are drawn from the same declarations, so they cannot drift apart.
+
+    ``label``: the head's text (a lazy translation). ``sort``: the FilterSet's sort key (a key of its
+    :class:`SortFilter`'s ``orders``), or None for a column that does not sort. ``value``: what the
+    cell shows, a dotted path read from the row as a template variable is (``"get_kind_display"``,
+    ``"fund"``; methods are called), printed as text, or linked: ``link="row"`` to the row's own page,
+    ``link="value"`` to the value's (a record; nothing when there is none). ``cell``: instead, a
+    template drawing the cell's content from ``row``, ``value`` and ``column``, for what one value
+    cannot say. ``css``: the cell's classes (``"num"``, ``"nowrap"``). The first column heads its row
+    (``<th scope="row">``); see ``templates/list_base.html``.
+    """
+
+    label: str
+    sort: str | None = None
+    value: str = ""
+    link: str = ""
+    cell: str = ""
+    css: str = ""
+
+    def __post_init__(self):
+        if self.link not in ("", "row", "value"):
+            raise ImproperlyConfigured(f"Column {self.label!r}: link is 'row', 'value' or empty, not {self.link!r}")
+
+
+def sort_filter_of(filterset_class) -> SortFilter | None:
+    return next((f for f in filterset_class.base_filters.values() if isinstance(f, SortFilter)), None)
+
+
+# ---------------------------------------------------------------------------
 # The view mixin
 
 
@@ -679,11 +717,30 @@ class ListExportMixin:
     resource_class = None
     paginate_by = DEFAULT_PER_PAGE
     max_per_page = MAX_PER_PAGE
-    list_name = None  # ``programs``: the CSV file name and the page's key
+    list_name = None  # ``programs``: the CSV file name, the page's key and (through the registry) its heading
+    columns: tuple[Column, ...] = ()  # the HTML table's columns, in order
     http_method_names = ["get", "head", "options"]
+
+    def __init_subclass__(cls, **kwargs):
+        """A column that sorts by a key its FilterSet does not know is a mistake: refuse it on import."""
+        super().__init_subclass__(**kwargs)
+        filterset_class = getattr(cls, "filterset_class", None)
+        if not cls.columns or filterset_class is None:
+            return
+        sort = sort_filter_of(filterset_class)
+        keys = set(sort.orders) if sort is not None else set()
+        unknown = [column.sort for column in cls.columns if column.sort is not None and column.sort not in keys]
+        if unknown:
+            raise ImproperlyConfigured(
+                f"{cls.__name__}: columns sort by {unknown}, which {filterset_class.__name__} has no order for"
+            )
 
     def get_list_name(self):
         return self.list_name or self.request.resolver_match.url_name.removesuffix("_list") + "s"
+
+    def get_heading(self):
+        """The page's heading: the list's label in the registry (the navigation's name for it)."""
+        return registry.get(self.get_list_name()).label
 
     def get_filterset_kwargs(self, filterset_class):
         # Always bound, so the default sort applies to the bare URL too.
@@ -764,6 +821,7 @@ class ListExportMixin:
             "view": self,
             "filterset": filterset,
             "list_name": self.get_list_name(),
+            "heading": self.get_heading(),
             "object_list": kwargs.get("object_list", []),
             "errors": kwargs.get("errors", {}),
             "notices": search_notices(params.get("q", "")),
@@ -771,7 +829,7 @@ class ListExportMixin:
             "total": kwargs.get("total"),
             "csv_url": query_string(params, drop=("page", "format"), format="csv"),
             "json_url": query_string(params, drop=("page", "format"), format="json"),
-            "columns": self.columns(),
+            "columns": self.table_columns(),
             "form_values": {name: params.get(name, "") for name in filterset.filters},
             "per_page": getattr(self, "per_page", self.paginate_by),
             "per_page_choices": sorted({20, 50, 100, 200, self.paginate_by}),
@@ -793,20 +851,26 @@ class ListExportMixin:
             context["total_exact"] = not isinstance(total, MoreThan)
         return context
 
-    def columns(self):
-        """The table head: each shown column with its sort link and current direction."""
+    def table_columns(self) -> list[dict]:
+        """The declared ``columns`` as the table head, the rows and the sort menu use them: each with its
+        ``label``, ``key`` (the sort key, or None), ``value``, ``link``, ``cell``, ``css``, ``heads_row``
+        (true for the first) and, when it sorts, the current direction (``state``) and the ``url`` that
+        sorts by it (the other way when it is the current sort)."""
         sort = self.filterset.sort_filter
-        if sort is None:
-            return []
+        current = ""
+        if sort is not None:
+            chosen = self.filterset.form.cleaned_data.get("sort") if self.filterset.is_valid() else ""
+            current = chosen or sort.default
         params = self.request.GET
-        current = (self.filterset.form.cleaned_data.get("sort") if self.filterset.is_valid() else "") or sort.default
         found = []
-        for key, (label, _paths) in sort.columns.items():
-            state = "ascending" if current == key else "descending" if current == f"-{key}" else ""
+        for index, column in enumerate(self.columns):
+            key = column.sort
+            state = "ascending" if key and current == key else "descending" if key and current == f"-{key}" else ""
             target = f"-{key}" if state == "ascending" else key
             found.append({
-                "key": key, "label": label, "state": state,
-                "url": query_string(params, drop=("page",), sort=target),
+                "label": column.label, "key": key, "value": column.value, "link": column.link, "cell": column.cell,
+                "css": column.css, "heads_row": index == 0,
+                "state": state, "url": query_string(params, drop=("page",), sort=target) if key else None,
             })
         return found
 

@@ -14,13 +14,13 @@ class CountyFilterSet(ListFilterSet):
     )
     kind = CodeFilter(field_name="kind", choices=County.Kind.choices, label=_("kind"))
     sort = SortFilter(
-        columns={
-            "name": (_("name"), ("name",)),
-            "kind": (_("kind"), ("kind",)),
-            "prefecture": (_("prefecture"), ("prefecture__name",)),
-            "province": (_("province"), ("province__name",)),
-            "designations": (_("designations"), ("designation_count",)),
-            "programs": (_("programs"), ("program_count",)),
+        orders={
+            "name": ("name",),
+            "kind": ("kind",),
+            "prefecture": ("prefecture__name",),
+            "province": ("province__name",),
+            "designations": ("designation_count",),
+            "programs": ("program_count",),
         },
         default="province",
     )

@@ -1,8 +1,9 @@
 """Public list and detail pages for counties."""
 
+from django.utils.translation import gettext_lazy as _
 from django_filters.views import FilterView
 
-from core.listing import ListExportMixin
+from core.listing import Column, ListExportMixin
 from core.presenting import figure_rows, first_rows, linked_only
 from core.views import RecordDetailView
 from counties.filtersets import CountyFilterSet, counties_with_counts
@@ -17,6 +18,14 @@ class CountyListView(ListExportMixin, FilterView):
     resource_class = CountyResource
     template_name = "counties/county_list.html"
     list_name = "counties"
+    columns = (
+        Column(_("name"), sort="name", value="name", link="row"),
+        Column(_("kind"), sort="kind", value="get_kind_display"),
+        Column(_("prefecture"), sort="prefecture", value="prefecture", link="value"),
+        Column(_("province"), sort="province", value="province", link="value"),
+        Column(_("designations"), sort="designations", cell="counties/cells/county_designations.html"),
+        Column(_("programs"), sort="programs", value="program_count", css="num"),
+    )
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

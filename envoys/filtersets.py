@@ -15,13 +15,13 @@ class EnvoyFilterSet(ListFilterSet):
         field_name="postings__county__province", queryset=Province.objects.all(), many=True, label=_("province")
     )
     sort = SortFilter(
-        columns={
-            "name": (_("name"), ("name",)),
-            "nickname": (_("nickname"), ("nickname",)),
-            "role": (_("role"), ("role",)),
-            "joined_year": (_("joined"), ("joined_year",)),
-            "batch": (_("batch"), ("batch",)),
-            "counties": (_("counties"), ("first_county",)),
+        orders={
+            "name": ("name",),
+            "nickname": ("nickname",),
+            "role": ("role",),
+            "joined_year": ("joined_year",),
+            "batch": ("batch",),
+            "counties": ("first_county",),
         },
         default="name",
     )

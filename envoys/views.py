@@ -1,8 +1,9 @@
 """Public list and detail pages for envoys."""
 
+from django.utils.translation import gettext_lazy as _
 from django_filters.views import FilterView
 
-from core.listing import ListExportMixin
+from core.listing import Column, ListExportMixin
 from core.presenting import figure_rows, linked_only
 from core.views import RecordDetailView
 from envoys.filtersets import EnvoyFilterSet, envoys_with_postings
@@ -17,6 +18,14 @@ class EnvoyListView(ListExportMixin, FilterView):
     resource_class = EnvoyResource
     template_name = "envoys/envoy_list.html"
     list_name = "envoys"
+    columns = (
+        Column(_("name"), sort="name", value="name", link="row"),
+        Column(_("nickname"), sort="nickname", value="nickname"),
+        Column(_("role"), sort="role", value="get_role_display"),
+        Column(_("joined"), sort="joined_year", value="joined_year", css="num"),
+        Column(_("batch"), sort="batch", value="batch"),
+        Column(_("counties"), sort="counties", cell="envoys/cells/envoy_counties.html"),
+    )
 
 
 class EnvoyDetailView(RecordDetailView):

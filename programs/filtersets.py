@@ -30,13 +30,13 @@ class ProgramFilterSet(ListFilterSet):
     year_from = YearFilter(start="start", end="end", bound="from", open_end=True, label=_("from year"))
     year_to = YearFilter(start="start", end="end", bound="to", label=_("to year"))
     sort = SortFilter(
-        columns={
-            "name": (_("name"), ("name",)),
-            "area": (_("area"), ("area",)),
-            "fund": (_("fund"), ("fund__name",)),
-            "start": (_("start"), ("start",)),
-            "end": (_("end"), ("end",)),
-            "counties": (_("counties"), ("county_count",)),
+        orders={
+            "name": ("name",),
+            "area": ("area",),
+            "fund": ("fund__name",),
+            "start": ("start",),
+            "end": ("end",),
+            "counties": ("county_count",),
         },
         default="name",
     )
@@ -63,12 +63,12 @@ class FundFilterSet(ListFilterSet):
     year_from = YearFilter(start="founded", end="succeeded_on", bound="from", open_end=True, label=_("from year"))
     year_to = YearFilter(start="founded", end="succeeded_on", bound="to", label=_("to year"))
     sort = SortFilter(
-        columns={
-            "name": (_("name"), ("name",)),
-            "founded": (_("founded"), ("founded",)),
-            "commitment": (_("commitment"), ("commitment",)),
-            "successor": (_("became"), ("successor__name",)),
-            "programs": (_("programs"), ("program_count",)),
+        orders={
+            "name": ("name",),
+            "founded": ("founded",),
+            "commitment": ("commitment",),
+            "successor": ("successor__name",),
+            "programs": ("program_count",),
         },
         default="founded",
     )
@@ -93,15 +93,15 @@ class OutcomeFilterSet(ListFilterSet):
     year_from = YearFilter(start="period_start", end="period_end", bound="from", label=_("from year"))
     year_to = YearFilter(start="period_start", end="period_end", bound="to", label=_("to year"))
     sort = SortFilter(
-        columns={
-            "metric": (_("metric"), ("metric",)),
-            "value": (_("value"), ("value",)),
-            "kind": (_("kind"), ("kind",)),
-            "period": (_("period"), ("period_end", "period_start")),
-            "program": (_("program"), ("program__name",)),
-            "fund": (_("fund"), ("fund__name",)),
-            "county": (_("county"), ("county__name",)),
-            "source": (_("source"), ("source__title",)),
+        orders={
+            "metric": ("metric",),
+            "value": ("value",),
+            "kind": ("kind",),
+            "period": ("period_end", "period_start"),
+            "program": ("program__name",),
+            "fund": ("fund__name",),
+            "county": ("county__name",),
+            "source": ("source__title",),
         },
         default="-period",
     )
@@ -123,12 +123,12 @@ class SourceFilterSet(ListFilterSet):
     year_from = YearFilter(start="published", bound="from", label=_("from year"))
     year_to = YearFilter(start="published", bound="to", label=_("to year"))
     sort = SortFilter(
-        columns={
-            "title": (_("title"), ("title",)),
-            "publisher": (_("publisher"), ("publisher",)),
-            "published": (_("published"), ("published",)),
-            "script": (_("script"), ("script",)),
-            "outcomes": (_("figures"), ("outcome_count",)),
+        orders={
+            "title": ("title",),
+            "publisher": ("publisher",),
+            "published": ("published",),
+            "script": ("script",),
+            "outcomes": ("outcome_count",),
         },
         default="-published",
     )

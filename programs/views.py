@@ -1,11 +1,13 @@
 """Public list and detail pages for programs, funds, outcomes and sources.
 
-Lists are configuration over core.listing.ListExportMixin; details gather what a page links to.
+Lists are configuration over core.listing.ListExportMixin (their table's columns included); details
+gather what a page links to.
 """
 
+from django.utils.translation import gettext_lazy as _
 from django_filters.views import FilterView
 
-from core.listing import ListExportMixin
+from core.listing import Column, ListExportMixin
 from core.presenting import figure_charts, figure_rows, first_rows, highlight_quotes, linked_only
 from core.search import derived_columns
 from core.views import RecordDetailView
@@ -30,6 +32,14 @@ class ProgramListView(ListExportMixin, FilterView):
     resource_class = ProgramResource
     template_name = "programs/program_list.html"
     list_name = "programs"
+    columns = (
+        Column(_("name"), sort="name", cell="programs/cells/program_name.html"),
+        Column(_("area"), sort="area", cell="programs/cells/program_area.html"),
+        Column(_("fund"), sort="fund", value="fund", link="value"),
+        Column(_("start"), sort="start", value="start_display", css="nowrap"),
+        Column(_("end"), sort="end", value="end_display", css="nowrap"),
+        Column(_("counties"), sort="counties", value="county_count", css="num"),
+    )
 
 
 class ProgramDetailView(RecordDetailView):
@@ -64,6 +74,13 @@ class FundListView(ListExportMixin, FilterView):
     resource_class = FundResource
     template_name = "programs/fund_list.html"
     list_name = "funds"
+    columns = (
+        Column(_("name"), sort="name", value="name", link="row"),
+        Column(_("founded"), sort="founded", value="founded_display", css="nowrap"),
+        Column(_("commitment"), sort="commitment", cell="programs/cells/fund_commitment.html", css="num"),
+        Column(_("became"), sort="successor", value="successor", link="value"),
+        Column(_("programs"), sort="programs", value="program_count", css="num"),
+    )
 
 
 class FundDetailView(RecordDetailView):
@@ -97,6 +114,16 @@ class OutcomeListView(ListExportMixin, FilterView):
     resource_class = OutcomeResource
     template_name = "programs/outcome_list.html"
     list_name = "outcomes"
+    columns = (
+        Column(_("metric"), sort="metric", value="metric", link="row"),
+        Column(_("value"), sort="value", cell="programs/cells/outcome_value.html", css="num"),
+        Column(_("kind"), sort="kind", value="get_kind_display"),
+        Column(_("period"), sort="period", value="period_display", css="nowrap"),
+        Column(_("program"), sort="program", value="program", link="value"),
+        Column(_("fund"), sort="fund", value="fund", link="value"),
+        Column(_("county"), sort="county", value="county", link="value"),
+        Column(_("source"), sort="source", cell="programs/cells/outcome_source.html"),
+    )
 
 
 class OutcomeDetailView(RecordDetailView):
@@ -110,6 +137,13 @@ class SourceListView(ListExportMixin, FilterView):
     resource_class = SourceResource
     template_name = "programs/source_list.html"
     list_name = "sources"
+    columns = (
+        Column(_("title"), sort="title", value="title", link="row"),
+        Column(_("publisher"), sort="publisher", value="publisher"),
+        Column(_("published"), sort="published", value="published_display", css="nowrap"),
+        Column(_("script"), sort="script", value="get_script_display"),
+        Column(_("figures"), sort="outcomes", value="outcome_count", css="num"),
+    )
 
 
 class SourceDetailView(RecordDetailView):
