@@ -2,7 +2,11 @@
 
 - ``make_*`` fixtures build one row with sensible defaults; pass keyword arguments to override.
   They are plain helpers, not a factory library (see ../shared/STYLE.md).
-- ``staff_user`` / ``staff_client``: a staff member who may edit every record in the admin.
+- ``editor_client`` / ``viewer_client`` and the admin helpers: ``core.testing.admin``; the one ``world``
+  of linked records: ``core.testing.world``; the configuration and deployment helpers:
+  ``core.testing.config``. Tests import helpers from these modules, never from another test module.
+- This package is part of ``core``: it imports no record app, and finds models by name
+  (``apps.get_model("programs.Program")``) when a fixture runs.
 - Markers: ``postgres`` tests skip on SQLite and ``browser`` tests skip without Chromium and
   Playwright, except under ``CI=true``, where CI must never pass by skipping them.
 """
@@ -13,6 +17,7 @@ import os
 from pathlib import Path
 
 import pytest
+from django.apps import apps
 from hypothesis import settings as hypothesis_settings
 
 from core.records import slugify_zh
@@ -101,31 +106,6 @@ def _empty_counts_cache():
 
 
 # ---------------------------------------------------------------------------
-# Users
-
-
-@pytest.fixture
-def staff_user(db, django_user_model):
-    """A staff member (not a superuser) with every permission on the project's own records."""
-    from django.contrib.auth.models import Permission
-
-    user = django_user_model.objects.create_user(
-        username="staff", email="staff@example.org", password="staff-password", is_staff=True
-    )
-    user.user_permissions.set(
-        Permission.objects.filter(content_type__app_label__in=["programs", "counties", "envoys"])
-    )
-    return user
-
-
-@pytest.fixture
-def staff_client(client, staff_user):
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # admin tests read English messages
-    client.force_login(staff_user)
-    return client
-
-
-# ---------------------------------------------------------------------------
 # make_* helpers: one row each, unique names by default
 
 _counter = itertools.count(1)
@@ -141,7 +121,7 @@ def _defaults(kwargs, name_field, default_name):
 
 @pytest.fixture
 def make_source(db):
-    from programs.models import Source
+    Source = apps.get_model("programs.Source")
 
     def make(**kwargs):
         kwargs = _defaults(kwargs, "title", "测试文章")
@@ -153,7 +133,7 @@ def make_source(db):
 
 @pytest.fixture
 def make_fund(db):
-    from programs.models import Fund
+    Fund = apps.get_model("programs.Fund")
 
     def make(**kwargs):
         return Fund.objects.create(**_defaults(kwargs, "name", "测试基金"))
@@ -163,7 +143,7 @@ def make_fund(db):
 
 @pytest.fixture
 def make_organization(db):
-    from programs.models import Organization
+    Organization = apps.get_model("programs.Organization")
 
     def make(**kwargs):
         return Organization.objects.create(**_defaults(kwargs, "name", "测试单位"))
@@ -173,7 +153,7 @@ def make_organization(db):
 
 @pytest.fixture
 def make_program(db):
-    from programs.models import Program
+    Program = apps.get_model("programs.Program")
 
     def make(**kwargs):
         return Program.objects.create(**_defaults(kwargs, "name", "测试项目"))
@@ -183,7 +163,7 @@ def make_program(db):
 
 @pytest.fixture
 def make_province(db):
-    from counties.models import Province
+    Province = apps.get_model("counties.Province")
 
     def make(**kwargs):
         return Province.objects.create(**_defaults(kwargs, "name", "测试省"))
@@ -193,7 +173,7 @@ def make_province(db):
 
 @pytest.fixture
 def make_prefecture(db, make_province):
-    from counties.models import Prefecture
+    Prefecture = apps.get_model("counties.Prefecture")
 
     def make(**kwargs):
         if "province" not in kwargs:
@@ -205,7 +185,7 @@ def make_prefecture(db, make_province):
 
 @pytest.fixture
 def make_county(db, make_prefecture):
-    from counties.models import County
+    County = apps.get_model("counties.County")
 
     def make(**kwargs):
         if "province" not in kwargs:
@@ -219,7 +199,7 @@ def make_county(db, make_prefecture):
 @pytest.fixture
 def make_outcome(db, make_source, make_program):
     """An outcome; it belongs to a new program unless program, fund or county is passed (even None)."""
-    from programs.models import Outcome
+    Outcome = apps.get_model("programs.Outcome")
 
     def make(**kwargs):
         if not {"program", "fund", "county"} & kwargs.keys():
@@ -237,8 +217,22 @@ def make_outcome(db, make_source, make_program):
 
 
 @pytest.fixture
+def make_indicator(db):
+    """An indicator counted in 元 unless ``base_unit`` (and ``units``) say otherwise."""
+    Indicator = apps.get_model("programs.Indicator")
+
+    def make(**kwargs):
+        kwargs.setdefault("quantity", "money")
+        kwargs.setdefault("base_unit", "元")
+        kwargs.setdefault("units", kwargs["base_unit"])
+        return Indicator.objects.create(**_defaults(kwargs, "name", "测试指标"))
+
+    return make
+
+
+@pytest.fixture
 def make_envoy(db):
-    from envoys.models import Envoy
+    Envoy = apps.get_model("envoys.Envoy")
 
     def make(**kwargs):
         return Envoy.objects.create(**_defaults(kwargs, "name", "测试员"))
@@ -248,7 +242,7 @@ def make_envoy(db):
 
 @pytest.fixture
 def make_posting(db, make_envoy, make_county):
-    from envoys.models import Posting
+    Posting = apps.get_model("envoys.Posting")
 
     def make(**kwargs):
         if "envoy" not in kwargs:

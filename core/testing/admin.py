@@ -1,7 +1,8 @@
 """Fixtures and helpers for the admin, import and export tests of every app.
 
-Test modules import what they use (``from core.testing.admin import editor_client, ...``);
-pytest finds fixtures imported into a test module as if they were defined there.
+The fixtures (``editor_client``, ``viewer_client``, ``second_editor_client`` …) come from this plugin
+without an import; test modules import only the helper functions they call (``import_file``,
+``form_data``, ``db_dump`` …).
 """
 
 import csv
@@ -64,39 +65,6 @@ def second_editor_client(db, django_user_model):
     other = Client(HTTP_ACCEPT_LANGUAGE="en")
     other.force_login(user)
     return other
-
-
-# ---------------------------------------------------------------------------
-# A small world: one of each record, linked as the real data is
-
-
-@pytest.fixture
-def world(db, make_source, make_fund, make_organization, make_program, make_county, make_outcome,
-          make_envoy, make_posting):
-    from counties.models import CountyDesignation
-
-    source = make_source(title="脱贫文章", slug="tuopin-wenzhang",
-                         text="阿里巴巴脱贫基金投入100亿元。普安县是国家级贫困县。帮助3000人就业。")
-    fund = make_fund(name="阿里巴巴脱贫基金", slug="alibaba-tuopin-jijin", aliases="阿里巴巴脫貧基金",
-                     commitment="10000000000", commitment_printed="100亿元")
-    organization = make_organization(name="淘宝大学", slug="taobao-daxue")
-    county = make_county(name="普安县", slug="puan-xian")
-    program = make_program(name="热土计划", slug="retu-jihua", fund=fund, summary="乡村振兴")
-    program.counties.add(county)
-    program.sources.add(source)
-    program.organizations.add(organization)
-    outcome = make_outcome(slug="puan-jiuye", metric="就业人数", value="3000", unit="人",
-                           value_printed="3000人", quote="帮助3000人就业", source=source,
-                           program=program, county=county)
-    CountyDesignation.objects.create(county=county, designation="guojiaji-pinkunxian", source=source,
-                                     quote="普安县是国家级贫困县")
-    envoy = make_envoy(name="王小明", slug="wang-xiaoming", nickname="明哥")
-    posting = make_posting(envoy=envoy, county=county, slug="wang-xiaoming-puan-xian", title="副县长")
-    return {
-        "source": source, "fund": fund, "organization": organization, "county": county,
-        "prefecture": county.prefecture, "province": county.province, "program": program,
-        "outcome": outcome, "envoy": envoy, "posting": posting,
-    }
 
 
 # ---------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 import tablib
 
-from core.testing.admin import csv_bytes, db_dump, editor_client, editor_user, import_file, problems, world  # noqa: F401
+from core.testing.admin import csv_bytes, db_dump, import_file, problems
 from counties.models import County, Prefecture
 from counties.resources import CountyResource, PrefectureResource
 
@@ -23,7 +23,7 @@ def test_a_new_county_by_names(editor_client, world):
 
 
 def test_a_prefecture_name_in_two_provinces_is_narrowed_by_the_province(world, make_province, make_prefecture):
-    elsewhere = make_province(name="云南省", slug="yunnan-sheng")
+    elsewhere = make_province(name="四川省", slug="sichuan-sheng")
     make_prefecture(name=world["prefecture"].name, slug="same-name-elsewhere", province=elsewhere)
     dataset = tablib.Dataset(headers=["slug", "name", "prefecture", "province"])
     dataset.append(["a-xian", "甲县", world["prefecture"].name, world["province"].slug])
@@ -37,13 +37,13 @@ def test_a_prefecture_name_in_two_provinces_is_narrowed_by_the_province(world, m
 
 
 def test_a_prefecture_outside_the_province_is_a_row_error(world, make_province):
-    elsewhere = make_province(name="云南省", slug="yunnan-sheng")
+    elsewhere = make_province(name="四川省", slug="sichuan-sheng")
     dataset = tablib.Dataset(headers=["slug", "name", "prefecture", "province"])
     dataset.append(["a-xian", "甲县", world["prefecture"].slug, elsewhere.slug])
     result = CountyResource().import_data(dataset, dry_run=True)
     [problem] = result.problems
     assert problem["column"] == "prefecture"
-    assert problem["message"] == f"prefecture '{world['prefecture'].slug}' is not in province 'yunnan-sheng'"
+    assert problem["message"] == f"prefecture '{world['prefecture'].slug}' is not in province 'sichuan-sheng'"
 
 
 def test_an_unknown_designation_is_a_row_error(world):

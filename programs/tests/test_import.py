@@ -15,21 +15,9 @@ from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
-from core.testing.admin import (  # noqa: F401  (fixtures)
-    admin_url,
-    csv_bytes,
-    db_dump,
-    editor_client,
-    editor_user,
-    import_file,
-    problems,
-    upload,
-    viewer_client,
-    viewer_user,
-    world,
-)
 from core.admin_tools import UploadStorage, XLSXImport
-from programs.models import Outcome, Program
+from core.testing.admin import admin_url, csv_bytes, db_dump, import_file, problems, upload
+from programs.models import Outcome
 from programs.resources import OutcomeResource
 
 HEADER = ["slug", "metric", "kind", "value", "unit", "value_printed", "qualifier", "period_start",
@@ -205,7 +193,7 @@ def test_line_numbers_count_multiline_cells(editor_client, world):
 
 def test_missing_required_column_is_a_file_error(editor_client, world):
     header = [h for h in HEADER if h != "quote"]
-    rows = [[v for h, v in zip(HEADER, outcome_row("a")) if h != "quote"]]
+    rows = [[v for h, v in zip(HEADER, outcome_row("a"), strict=True) if h != "quote"]]
     [(where, column, message)] = messages_of(rejected(editor_client, csv_bytes(header, rows)))
     assert where == ""
     assert "lacks the required column(s) quote" in message

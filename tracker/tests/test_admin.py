@@ -6,16 +6,7 @@ Counties and envoys are covered here too, so that "every model" is one parametri
 import pytest
 from django.urls import reverse
 
-from core.testing.admin import (  # noqa: F401  (fixtures)
-    admin_url,
-    editor_client,
-    editor_user,
-    form_data,
-    second_editor_client,
-    viewer_client,
-    viewer_user,
-    world,
-)
+from core.testing.admin import admin_url, form_data
 from counties.models import County, Prefecture, Province
 from envoys.models import Envoy, Posting
 from programs.models import Fund, Organization, Outcome, Program, Source

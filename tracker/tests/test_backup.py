@@ -9,13 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import models
 
-from core.testing.admin import (  # noqa: F401  (fixtures)
-    admin_url,
-    editor_client,
-    editor_user,
-    form_data,
-    world,
-)
+from core.testing.admin import admin_url, form_data
 from tracker.backup import MANIFEST, BackupError, export_all, import_all, parts, sha256
 
 
@@ -114,7 +108,8 @@ def test_manifest_lists_every_file_with_rows_and_checksum(small_world, tmp_path)
     run("export_all", str(tmp_path))
     manifest = json.loads((tmp_path / MANIFEST).read_text())
     assert manifest["format"] == "rural-programs-tracker-backup" and manifest["format_version"] == 1
-    assert [entry["file"] for entry in manifest["files"]] == [part.file for part in parts()] + ["county-designations.csv"]
+    files = [entry["file"] for entry in manifest["files"]]
+    assert files == [part.file for part in parts()] + ["county-designations.csv"]
     programs = next(entry for entry in manifest["files"] if entry["file"] == "programs.csv")
     assert programs["rows"] == 2 and len(programs["sha256"]) == 64
     text = (tmp_path / "programs.csv").read_text(encoding="utf-8")

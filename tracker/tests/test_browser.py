@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from core.testing.browsing import build_world
+from core.testing.world import build_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -63,16 +63,16 @@ def test_journalist_walk(live_server, browser_page):
     assert page.locator("html").get_attribute("lang") == "zh-Hans"
     assert page.locator("h1").inner_text() == "项目"
     everything = count_on(page)
-    assert everything == 4
+    assert everything == 5
     shot(page, "01-programs-list-zh")
 
     # 2. two filters through the form; the facet counts in the options change with each
     province = page.get_by_label("省份")
-    assert "贵州省 (2)" in province.inner_text()
+    assert "贵州省 (3)" in province.inner_text()
     with page.expect_navigation():
         province.select_option("guizhou-sheng")  # the select submits the form itself
     assert "province=guizhou-sheng" in page.url and "area=" not in page.url
-    assert count_on(page) == 2
+    assert count_on(page) == 3
     area = page.get_by_label("领域")
     assert "电商 (1)" in area.inner_text()
     with page.expect_navigation():

@@ -8,8 +8,8 @@ import yaml
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from programs.models import Outcome, Program, Source
 from core.seeding import SEEDS_DIR
+from programs.models import Outcome, Program, Source
 
 pytestmark = pytest.mark.django_db(transaction=False)
 

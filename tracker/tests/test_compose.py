@@ -1,37 +1,10 @@
 """docker-compose.yml and the Dockerfile, checked without a Docker engine (this machine has none)."""
 
 import re
-import shlex
 
 import dj_database_url
-import pytest
-import yaml
 
-from core.testing.config import ROOT
-
-INTERPOLATION = re.compile(r"\$\{(\w+)(?::?-([^}]*))?\}")
-
-
-def with_defaults(value) -> str:
-    """Resolve ``${NAME:-default}`` the way compose does when NAME is unset."""
-    return INTERPOLATION.sub(lambda m: m.group(2) or "", str(value))
-
-
-@pytest.fixture(scope="module")
-def compose():
-    return yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
-
-
-def environment(service) -> dict[str, str]:
-    env = service.get("environment", {})
-    if isinstance(env, list):  # the "- NAME=value" form
-        env = dict(item.partition("=")[::2] for item in env)
-    return {name: with_defaults(value) for name, value in env.items()}
-
-
-def command_words(service) -> list[str]:
-    command = service["command"]
-    return command if isinstance(command, list) else shlex.split(command)
+from core.testing.config import ROOT, command_words, environment
 
 
 def test_compose_has_db_and_web(compose):

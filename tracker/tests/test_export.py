@@ -9,7 +9,7 @@ from django.http import StreamingHttpResponse
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from core.testing.browsing import html_slugs, world  # noqa: F401  (world is a fixture)
+from core.testing.world import html_slugs
 from counties.resources import CountyResource
 from envoys.resources import EnvoyResource
 from programs.resources import FundResource, OutcomeResource, ProgramResource, SourceResource
@@ -22,7 +22,9 @@ RESOURCES = {
 }
 
 QUERIES = {
-    "/programs/": ["", "province=guizhou-sheng&area=dianshang", "q=脫貧", "sort=-start", "organization=taobaodaxue&sort=fund"],
+    "/programs/": [
+        "", "province=guizhou-sheng&area=dianshang", "q=脫貧", "sort=-start", "organization=taobaodaxue&sort=fund",
+    ],
     "/funds/": ["", "area=jiaoyu", "sort=-commitment"],
     "/outcomes/": ["", "unit=元&sort=-value", "county=puan-xian", "q=直播", "year_from=2019&sort=period"],
     "/sources/": ["", "script=traditional", "sort=title"],
@@ -68,7 +70,7 @@ def test_csv_has_the_resource_header_all_rows_and_a_dated_name(client, world, pa
 
 def test_csv_neutralises_formulas_and_keeps_decimals_dates_and_chinese(client, world):
     table = read_csv(client.get("/programs/?format=csv&sort=name"))
-    rows = {row[0]: dict(zip(table[0], row)) for row in table[1:]}
+    rows = {row[0]: dict(zip(table[0], row, strict=True)) for row in table[1:]}
     assert rows["jiankangbaoxian"]["summary"] == "'=HYPERLINK(\"http://evil\") 保障"
     assert rows["dianshangtuopin"]["start"] == "2018"  # a year-only date stays a year
     assert rows["cunbo-jihua"]["start"] == "2019-06"
@@ -81,7 +83,7 @@ def test_csv_neutralises_formulas_and_keeps_decimals_dates_and_chinese(client, w
     assert [row[value] for row in outcomes[1:]] == ["10000000000", "3000000", "1000000"]
 
     funds = read_csv(client.get("/funds/?format=csv&sort=founded"))
-    fund = dict(zip(funds[0], funds[1]))
+    fund = dict(zip(funds[0], funds[1], strict=True))
     assert fund["commitment"] == "10000000000" and fund["founded"] == "2017-12"
     assert fund["successor"] == "xiangcunzhenxing-jijin"
 
@@ -118,7 +120,7 @@ def test_csv_is_streamed_in_chunks_not_built_in_memory(client, world, monkeypatc
     assert header.startswith(b"\xef\xbb\xbf") and b"slug" in header
     assert chunk_sizes == [], "no row is read before the response starts"
     rest = list(chunks)
-    assert len(rest) == 6, "one chunk per row, written as it is read"
+    assert len(rest) == 7, "one chunk per row, written as it is read"
     assert chunk_sizes == [500]
     assert row_queries < 10
 

@@ -5,7 +5,6 @@ import re
 import pytest
 
 from core.listing import new_data_generation
-from core.testing.browsing import world  # noqa: F401  (world is a fixture)
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,9 @@ from core.listing import QueryTimedOut, query_time_limit
 pytestmark = pytest.mark.django_db
 
 SLOW_SQL = {
-    "sqlite": "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50000000) SELECT count(*) FROM n",
+    "sqlite": (
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50000000) SELECT count(*) FROM n"
+    ),
     "postgresql": "SELECT pg_sleep(2)",
 }
 
@@ -27,10 +29,8 @@ def setting():
 
 def test_the_limit_cancels_a_slow_query_and_leaves_the_connection_as_it_was():
     before = setting()
-    with pytest.raises(QueryTimedOut):
-        with query_time_limit(50):
-            with connection.cursor() as cursor:
-                cursor.execute(SLOW_SQL[connection.vendor])
+    with pytest.raises(QueryTimedOut), query_time_limit(50), connection.cursor() as cursor:
+        cursor.execute(SLOW_SQL[connection.vendor])
     assert setting() == before
     with connection.cursor() as cursor:  # the connection (and the test's transaction) still work
         cursor.execute("SELECT 1")
@@ -39,10 +39,9 @@ def test_the_limit_cancels_a_slow_query_and_leaves_the_connection_as_it_was():
 
 def test_a_quick_query_under_the_limit_is_untouched():
     before = setting()
-    with query_time_limit(5000):
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 2")
-            assert cursor.fetchone()[0] == 2
+    with query_time_limit(5000), connection.cursor() as cursor:
+        cursor.execute("SELECT 2")
+        assert cursor.fetchone()[0] == 2
     assert setting() == before
 
 

@@ -11,7 +11,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,8 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from core.testing.config import ROOT
-from tracker.tests.test_settings import start_django
+from core.testing.config import ROOT, free_port, start_django
 
 pytestmark = pytest.mark.postgres
 
@@ -31,12 +29,6 @@ pytestmark = pytest.mark.postgres
 def postgres_bin_dir() -> Path | None:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     return Path(found[-1]).parent if found else None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def cannot_run_reason() -> str:

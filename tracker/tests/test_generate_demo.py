@@ -9,9 +9,9 @@ from django.core.management.base import CommandError
 from core.search import build_search_text, search_tokens
 from counties.models import County, Prefecture, Province
 from envoys.models import Envoy, Posting
-from tracker.demo import DEMO_PREFIX, generate_demo
 from programs.models import Fund, Organization, Outcome, Program, Source
 from programs.printed import value_agrees
+from tracker.demo import DEMO_PREFIX, generate_demo
 
 pytestmark = pytest.mark.django_db
 

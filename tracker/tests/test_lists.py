@@ -6,7 +6,7 @@ CSV and JSON agree, so what holds here holds for all three.
 
 import pytest
 
-from core.testing.browsing import html_slugs, world  # noqa: F401  (world is a fixture)
+from core.testing.world import html_slugs
 
 pytestmark = pytest.mark.django_db
 
@@ -26,12 +26,12 @@ def as_set(client, path, query=""):
 
 FILTERS = {
     "/programs/": [
-        ("", {"dianshangtuopin", "cunbo-jihua", "jiaoyufupin", "jiankangbaoxian"}),
-        ("fund=alibabatuopin-jijin", {"dianshangtuopin", "jiaoyufupin"}),
+        ("", {"dianshangtuopin", "cunbo-jihua", "jiaoyufupin", "jiankangbaoxian", "retu-jihua"}),
+        ("fund=alibabatuopin-jijin", {"dianshangtuopin", "jiaoyufupin", "retu-jihua"}),
         ("area=dianshang", {"dianshangtuopin", "cunbo-jihua"}),
         ("kind=project", {"jiankangbaoxian"}),
-        ("organization=taobaodaxue", {"dianshangtuopin", "jiaoyufupin"}),
-        ("province=guizhou-sheng", {"dianshangtuopin", "jiaoyufupin"}),
+        ("organization=taobaodaxue", {"dianshangtuopin", "jiaoyufupin", "retu-jihua"}),
+        ("province=guizhou-sheng", {"dianshangtuopin", "jiaoyufupin", "retu-jihua"}),
         ("prefecture=nujiang-zhou", {"cunbo-jihua"}),
         ("county=dushan-xian", {"dianshangtuopin"}),
         ("year_from=2021", {"dianshangtuopin", "cunbo-jihua", "jiankangbaoxian"}),
@@ -39,7 +39,7 @@ FILTERS = {
         ("year_from=2018&year_to=2018", {"dianshangtuopin", "jiaoyufupin"}),
         ("province=guizhou-sheng&area=dianshang", {"dianshangtuopin"}),
         ("province=yunnan-sheng&area=jiaoyu", set()),
-        ("area=", {"dianshangtuopin", "cunbo-jihua", "jiaoyufupin", "jiankangbaoxian"}),
+        ("area=", {"dianshangtuopin", "cunbo-jihua", "jiaoyufupin", "jiankangbaoxian", "retu-jihua"}),
     ],
     "/funds/": [
         ("", {"alibabatuopin-jijin", "xiangcunzhenxing-jijin"}),
@@ -53,8 +53,8 @@ FILTERS = {
     "/outcomes/": [
         ("program=dianshangtuopin", {"puan-sales-2019", "puan-sales-2020"}),
         ("fund=alibabatuopin-jijin", {"tuopin-commitment"}),
-        ("county=puan-xian", {"puan-sales-2019", "puan-sales-2020"}),
-        ("province=guizhou-sheng", {"puan-sales-2019", "puan-sales-2020", "dushan-schools"}),
+        ("county=puan-xian", {"puan-sales-2019", "puan-sales-2020", "puan-jiuye"}),
+        ("province=guizhou-sheng", {"puan-sales-2019", "puan-sales-2020", "dushan-schools", "puan-jiuye"}),
         ("kind=commitment", {"tuopin-commitment"}),
         ("unit=元", {"puan-sales-2019", "puan-sales-2020", "tuopin-commitment"}),
         ("source=cunbojihuazailushui", {"lushui-broadcasts"}),
@@ -72,14 +72,14 @@ FILTERS = {
         ("kind=xianjishi", {"lushui-shi"}),
     ],
     "/envoys/": [
-        ("", {"niushaolong", "wangkaibei", "licunxiao"}),
+        ("", {"niushaolong", "wangkaibei", "licunxiao", "wang-xiaoming"}),
         ("role=peixun", {"wangkaibei"}),
-        ("county=puan-xian", {"niushaolong"}),
-        ("province=guizhou-sheng", {"niushaolong", "wangkaibei"}),
+        ("county=puan-xian", {"niushaolong", "wang-xiaoming"}),
+        ("province=guizhou-sheng", {"niushaolong", "wangkaibei", "wang-xiaoming"}),
         ("province=yunnan-sheng&role=tepaiyuan", set()),
     ],
     "/sources/": [
-        ("", {"alibabatuopinjijindewunian", "cunbojihuazailushui"}),
+        ("", {"alibabatuopinjijindewunian", "cunbojihuazailushui", "tuopin-wenzhang"}),
         ("publisher=澎湃", {"cunbojihuazailushui"}),
         ("script=traditional", {"cunbojihuazailushui"}),
         ("program=jiaoyufupin", {"alibabatuopinjijindewunian"}),
@@ -195,17 +195,20 @@ def test_every_column_sorts_both_ways(client, world, path, column):
 
 
 SORT_ORDERS = [
-    ("/programs/", "sort=start", ["jiaoyufupin", "dianshangtuopin", "cunbo-jihua", "jiankangbaoxian"]),
-    ("/programs/", "sort=-start", ["jiankangbaoxian", "cunbo-jihua", "dianshangtuopin", "jiaoyufupin"]),
-    # programs without an end sort last in both directions
+    # programs without a start (retu-jihua) or an end sort last in both directions
+    ("/programs/", "sort=start", ["jiaoyufupin", "dianshangtuopin", "cunbo-jihua", "jiankangbaoxian", "retu-jihua"]),
+    ("/programs/", "sort=-start", ["jiankangbaoxian", "cunbo-jihua", "dianshangtuopin", "jiaoyufupin", "retu-jihua"]),
     # Ties (no end; one county each) in the direction of the sort: newest record first.
-    ("/programs/", "sort=-end", ["jiaoyufupin", "jiankangbaoxian", "cunbo-jihua", "dianshangtuopin"]),
-    ("/programs/", "sort=-counties", ["dianshangtuopin", "jiaoyufupin", "cunbo-jihua", "jiankangbaoxian"]),
+    ("/programs/", "sort=-end",
+     ["jiaoyufupin", "retu-jihua", "jiankangbaoxian", "cunbo-jihua", "dianshangtuopin"]),
+    ("/programs/", "sort=-counties",
+     ["dianshangtuopin", "retu-jihua", "jiaoyufupin", "cunbo-jihua", "jiankangbaoxian"]),
     ("/outcomes/", "sort=-value&unit=元", ["tuopin-commitment", "puan-sales-2020", "puan-sales-2019"]),
     ("/outcomes/", "sort=value&unit=元", ["puan-sales-2019", "puan-sales-2020", "tuopin-commitment"]),
     ("/funds/", "sort=founded", ["alibabatuopin-jijin", "xiangcunzhenxing-jijin"]),
-    ("/envoys/", "sort=-joined_year", ["licunxiao", "niushaolong", "wangkaibei"]),
-    ("/sources/", "", ["alibabatuopinjijindewunian", "cunbojihuazailushui"]),  # newest first by default
+    ("/envoys/", "sort=-joined_year", ["licunxiao", "niushaolong", "wang-xiaoming", "wangkaibei"]),
+    # newest first by default, undated last
+    ("/sources/", "", ["alibabatuopinjijindewunian", "cunbojihuazailushui", "tuopin-wenzhang"]),
 ]
 
 
@@ -240,16 +243,16 @@ def facet_counts(response, name):
 
 def test_program_facets_count_with_the_other_filters(client, world):
     response = client.get("/programs/")
-    assert facet_counts(response, "province") == {"guizhou-sheng": 2, "yunnan-sheng": 1}
-    assert facet_counts(response, "area") == {"dianshang": 2, "jiaoyu": 1, "jiankang": 1}
-    assert facet_counts(response, "county") == {"puan-xian": 2, "dushan-xian": 1, "lushui-shi": 1}
-    assert facet_counts(response, "organization") == {"taobaodaxue": 2, "mayijinfu": 1}
+    assert facet_counts(response, "province") == {"guizhou-sheng": 3, "yunnan-sheng": 1}
+    assert facet_counts(response, "area") == {"dianshang": 2, "jiaoyu": 1, "jiankang": 1, "qita": 1}
+    assert facet_counts(response, "county") == {"puan-xian": 3, "dushan-xian": 1, "lushui-shi": 1}
+    assert facet_counts(response, "organization") == {"taobaodaxue": 3, "mayijinfu": 1}
 
     narrowed = client.get("/programs/?province=guizhou-sheng")
     # the area facet counts inside 贵州省 …
-    assert facet_counts(narrowed, "area") == {"dianshang": 1, "jiaoyu": 1}
+    assert facet_counts(narrowed, "area") == {"dianshang": 1, "jiaoyu": 1, "qita": 1}
     # … while the province facet ignores its own choice, so the other provinces stay visible
-    assert facet_counts(narrowed, "province") == {"guizhou-sheng": 2, "yunnan-sheng": 1}
+    assert facet_counts(narrowed, "province") == {"guizhou-sheng": 3, "yunnan-sheng": 1}
 
     both = client.get("/programs/?province=guizhou-sheng&area=dianshang")
     assert facet_counts(both, "province") == {"guizhou-sheng": 1, "yunnan-sheng": 1}
@@ -265,10 +268,10 @@ def test_facets_of_the_other_lists(client, world):
     assert facet_counts(client.get("/counties/?designation=guojiaji-pinkunxian"), "province") == {
         "guizhou-sheng": 2
     }
-    assert facet_counts(client.get("/outcomes/?county=puan-xian"), "unit") == {"元": 2}
-    assert facet_counts(client.get("/outcomes/"), "kind") == {"result": 5, "commitment": 1}
-    assert facet_counts(client.get("/envoys/"), "role") == {"tepaiyuan": 1, "peixun": 1, "cunxiaoer": 1}
-    assert facet_counts(client.get("/sources/"), "script") == {"simplified": 1, "traditional": 1}
+    assert facet_counts(client.get("/outcomes/?county=puan-xian"), "unit") == {"元": 2, "人": 1}
+    assert facet_counts(client.get("/outcomes/"), "kind") == {"result": 6, "commitment": 1}
+    assert facet_counts(client.get("/envoys/"), "role") == {"tepaiyuan": 2, "peixun": 1, "cunxiaoer": 1}
+    assert facet_counts(client.get("/sources/"), "script") == {"simplified": 2, "traditional": 1}
     assert facet_counts(client.get("/funds/?area=jiaoyu"), "county") == {"puan-xian": 1, "dushan-xian": 1}
 
 
@@ -294,7 +297,7 @@ def test_pages_partition_the_list(client, world):
 
 def test_json_paging_links(client, world):
     data = client.get("/outcomes/?format=json&per_page=4&sort=metric").json()
-    assert data["count"] == 6 and len(data["results"]) == 4
+    assert data["count"] == 7 and len(data["results"]) == 4
     assert data["previous"] is None
     assert data["next"].startswith("http://testserver/outcomes/?") and "page=2" in data["next"]
     second = client.get(data["next"]).json()
@@ -303,8 +306,8 @@ def test_json_paging_links(client, world):
 
 
 def test_empty_result_is_a_page_not_an_error(client, world):
-    response = client.get("/programs/?area=qita")
+    response = client.get("/programs/?area=nvxing")
     assert response.status_code == 200
-    assert client.get("/programs/?format=json&area=qita").json() == {
+    assert client.get("/programs/?format=json&area=nvxing").json() == {
         "count": 0, "next": None, "previous": None, "results": []
     }

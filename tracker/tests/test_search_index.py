@@ -1,5 +1,6 @@
 """The search index: it finds exactly what a substring scan finds, it is used, and it follows every write."""
 
+import io
 import random
 
 import pytest
@@ -12,9 +13,9 @@ from opencc import OpenCC
 from core.search import drop_index, ensure_index, normalise, query_tokens, search, search_terms, search_tokens
 from counties.models import County
 from envoys.models import Envoy
-from tracker.demo import generate_demo
 from programs.models import Fund, Outcome, Program, Source
 from programs.resources import ProgramResource
+from tracker.demo import generate_demo
 
 MODELS = [Program, Outcome, Source, Fund, County, Envoy]
 to_traditional = OpenCC("s2t")
@@ -59,7 +60,7 @@ def corpus(django_db_setup, django_db_blocker):
         atomic = transaction.atomic()
         atomic.__enter__()
         try:
-            call_command("load_seeds", stdout=open("/dev/null", "w"))
+            call_command("load_seeds", stdout=io.StringIO())
             generate_demo(programs=150, seed=5)
             yield
         finally:

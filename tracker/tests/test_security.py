@@ -7,7 +7,7 @@ import secrets
 import pytest
 from django.urls import reverse
 
-from tracker.tests.test_settings import start_django
+from core.testing.config import start_django
 
 STRONG_KEY = secrets.token_urlsafe(50)
 

@@ -1,28 +1,12 @@
 """Settings come from the environment only: a missing key stops start-up, DATABASE_URL picks the engine."""
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from core.testing.config import ROOT
-
-# The variables a test controls; everything else in the environment passes through.
-CONTROLLED = ("DEBUG", "SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS")
-
-
-def start_django(code: str = "", **env: str) -> subprocess.CompletedProcess:
-    """Run ``django.setup()`` then ``code`` in a fresh interpreter with exactly the given variables set."""
-    environment = {k: v for k, v in os.environ.items() if k not in CONTROLLED}
-    environment.update(env, DJANGO_SETTINGS_MODULE="config.settings")
-    return subprocess.run(
-        [sys.executable, "-c", f"import django; django.setup()\n{code}"],
-        cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60,
-    )
-
+from core.testing.config import ROOT, start_django
 
 PRINT_DATABASE = (
     "import json; from django.conf import settings; "

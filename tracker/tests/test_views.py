@@ -8,8 +8,6 @@ from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.testing.browsing import world  # noqa: F401  (world is a fixture)
-
 pytestmark = pytest.mark.django_db
 
 LISTS = ["/programs/", "/funds/", "/counties/", "/envoys/", "/outcomes/", "/sources/"]
@@ -58,7 +56,8 @@ def test_fund_page_shows_successor_programs_and_figures(client, world):
 def test_county_page_lists_programs_postings_and_figures(client, world):
     html = page(client, "/counties/puan-xian/")
     for link in ("/programs/dianshangtuopin/", "/programs/jiaoyufupin/", "/envoys/niushaolong/",
-                 "/outcomes/puan-sales-2019/", "/counties/?province=guizhou-sheng", "/counties/?prefecture=qianxinan-zhou"):
+                 "/outcomes/puan-sales-2019/", "/counties/?province=guizhou-sheng",
+                 "/counties/?prefecture=qianxinan-zhou"):
         assert f'href="{link}"' in html, link
     assert "深度贫困县" in html or "deep-poverty" in html
 
@@ -135,8 +134,8 @@ def test_home_has_counts_largest_figures_search_and_links(client, world):
     for path in LISTS:
         assert f'href="{path}"' in html
     counts = dict(re.findall(r'<a href="(/[a-z]+/)"><span class="card-number">(\d+)</span>', html))
-    assert counts == {"/programs/": "4", "/funds/": "2", "/counties/": "3", "/envoys/": "3", "/outcomes/": "6",
-                      "/sources/": "2"}
+    assert counts == {"/programs/": "5", "/funds/": "2", "/counties/": "3", "/envoys/": "4", "/outcomes/": "7",
+                      "/sources/": "3"}
     assert 'name="q"' in html
     assert html.index("100亿元") < html.index("300万元") < html.index("100万元")  # largest first
     assert 'href="/sources/alibabatuopinjijindewunian/#quote-tuopin-commitment"' in html
@@ -249,7 +248,8 @@ def test_public_pages_refuse_post(client, world, path):
 def test_language_switch_on_every_page_and_remembered(client, world):
     html = page(client, "/counties/")
     assert 'action="/i18n/setlang/"' in html and 'name="next" value="/counties/"' in html
-    assert '<html lang="zh-Hans">' in html and "县" in html and "<h1>县</h1>" in html  # the page's words, not only the data
+    # the page's words, not only the data
+    assert '<html lang="zh-Hans">' in html and "县" in html and "<h1>县</h1>" in html
     response = client.post("/i18n/setlang/", {"language": "en", "next": "/counties/?province=guizhou-sheng"})
     assert response.status_code == 302 and response["Location"] == "/counties/?province=guizhou-sheng"
     english = page(client, "/counties/?province=guizhou-sheng")
