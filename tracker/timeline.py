@@ -36,10 +36,10 @@ import heapq
 import itertools
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import cached_property
+from typing import NamedTuple
 
 from django import forms
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 
 from core.listing import CodeChoiceField, SlugChoiceField
@@ -48,7 +48,7 @@ from counties.models import County, CountyDesignation
 from envoys.models import Posting
 from programs.models import Fund, Outcome, Program, Source
 
-MAX_WALK_CHUNK = 1000
+MAX_WALK_CHUNK = 2000
 """The largest keyset page one walk reads at once (the CSV's memory is bounded by it)."""
 
 
@@ -79,7 +79,7 @@ ENVOY_POSTED = Kind("envoy-posted", _("envoy posted"), Posting, "start", 3)
 ARTICLE_PUBLISHED = Kind("article-published", _("article published"), Source, "published", 4)
 PROGRAM_ENDED = Kind("program-ended", _("program ended"), Program, "end", 5)
 
-KINDS = (FUND_FOUNDED, FUND_UPGRADED, PROGRAM_STARTED, ENVOY_POSTED, ARTICLE_PUBLISHED, PROGRAM_ENDED)
+KINDS = (FUND_FOUNDED, FUND_UPGRADED, PROGRAM_STARTED, ENVOY_POSTED, ARTICLE_PUBLISHED, PROGRAM_ENDED)  # by rank
 KINDS_BY_CODE = {kind.code: kind for kind in KINDS}
 
 def sort_key(date: datetime.date, precision: str) -> tuple[int, int, int]:
@@ -90,6 +90,10 @@ def sort_key(date: datetime.date, precision: str) -> tuple[int, int, int]:
     if precision == Precision.MONTH:
         return (date.year, date.month, 32)
     return (date.year, date.month, date.day)
+
+
+def _group_of(precision: str) -> int:
+    return 0 if precision == Precision.YEAR else 1 if precision == Precision.MONTH else 2
 
 
 def _precision_condition(kind: Kind, group: int) -> Q:
@@ -113,7 +117,8 @@ def _source_ids_about(*, fund=None, program=None, county=None) -> set[int]:
     def ids(*querysets):
         found = set()
         for queryset in querysets:
-            found.update(queryset.values_list("source", flat=True))
+            # no ORDER BY: the models' default order would make SQLite walk their sort index whole
+            found.update(queryset.order_by().values_list("source", flat=True).distinct())
         found.discard(None)
         return found
 
@@ -136,7 +141,7 @@ def _source_ids_about(*, fund=None, program=None, county=None) -> set[int]:
             CountyDesignation.objects.filter(county=county),
             Posting.sources.through.objects.filter(posting__county=county),
         ))
-    return set.intersection(*wanted)
+    return set.intersection(*wanted) if wanted else set()  # no filter: not asked for
 
 
 def _rows_of(kind: Kind, *, fund=None, program=None, county=None, source_ids=None):
@@ -171,18 +176,25 @@ def _rows_of(kind: Kind, *, fund=None, program=None, county=None, source_ids=Non
 # Reading events in order
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One event before its record is read: enough to order it."""
+class Entry(NamedTuple):
+    """One event before its record is read: its place in the order (the tuple compares by it: the date's
+    sort key, the kind's rank, the record's key) and its date."""
 
-    kind: Kind
+    year: int
+    month: int
+    day: int
+    rank: int
     pk: int
     date: datetime.date
     precision: str
 
     @property
-    def key(self):
-        return (*sort_key(self.date, self.precision), self.kind.rank, self.pk)
+    def key(self) -> tuple:
+        return self[:5]
+
+    @property
+    def kind(self) -> Kind:
+        return KINDS[self.rank]
 
 
 def _walk(rows, kind: Kind, descending: bool, chunk: int):
@@ -201,7 +213,7 @@ def _walk(rows, kind: Kind, descending: bool, chunk: int):
                 Q(**{f"{date}__{after}": last_date}) | Q(**{f"pk__{after}": last_pk}))
         found = list(page[:chunk])
         for pk, on, precision in found:
-            yield Entry(kind, pk, on, precision)
+            yield Entry(*sort_key(on, precision), kind.rank, pk, on, precision)
         if len(found) < chunk:
             return
         last = (found[-1][0], found[-1][1])
@@ -217,21 +229,35 @@ class Timeline:
     program: object = None
     county: object = None
     descending: bool = False
+    counts: dict | None = None  # what count_by_precision() gave (from the cache): empty walks are skipped
+    articles: set | None = None  # what articles_about() gave (from the cache)
 
-    @cached_property
-    def source_ids(self) -> set[int]:
-        return _source_ids_about(fund=self.fund, program=self.program, county=self.county)
+    def articles_about(self) -> set[int]:
+        """The keys of the articles about the records filtered by (see the module's docstring)."""
+        if self.articles is None:
+            self.articles = _source_ids_about(fund=self.fund, program=self.program, county=self.county)
+        return self.articles
 
     def _sets(self):
         """``(kind, rows)`` for each kind that can have events under these filters."""
         for kind in KINDS:
             rows = _rows_of(kind, fund=self.fund, program=self.program, county=self.county,
-                            source_ids=lambda: self.source_ids)
+                            source_ids=self.articles_about)
             if rows is not None:
                 yield kind, rows
 
-    def count(self) -> int:
-        return sum(rows.count() for _kind, rows in self._sets())
+    def count_by_precision(self) -> dict[str, list[int]]:
+        """``{kind code: [year-only, month-only, day]}``: how many events of each kind there are at each
+        precision, one GROUP BY per kind. The view keeps it in the counts cache (core.listing.cached_counts):
+        it gives the total, and the walks that would find nothing are not started (a walk over a
+        precision no row has would read a whole index, or a whole table where the date has none)."""
+        found = {}
+        for kind, rows in self._sets():
+            groups = [0, 0, 0]
+            for row in rows.order_by().values(kind.precision).annotate(n=Count("pk")):
+                groups[_group_of(row[kind.precision])] += row["n"]
+            found[kind.code] = groups
+        return found
 
     def entries(self, chunk: int = 100):
         """Every event, in order, lazily: each (kind, precision) walked and the walks merged."""
@@ -239,12 +265,15 @@ class Timeline:
             _walk(rows.filter(_precision_condition(kind, group)), kind, self.descending, chunk)
             for kind, rows in self._sets()
             for group in range(3)
+            if self.counts is None or self.counts.get(kind.code, [1, 1, 1])[group]
         ]
-        return heapq.merge(*walks, key=lambda entry: entry.key, reverse=self.descending)
+        return heapq.merge(*walks, reverse=self.descending)
 
     def page(self, start: int, size: int) -> list[Event]:
-        """Events ``start`` to ``start + size``: each walk reads at most ``start + size`` rows."""
-        entries = itertools.islice(self.entries(chunk=max(start + size, 1)), start, start + size)
+        """Events ``start`` to ``start + size``. Each walk reads ``size`` rows first, then twice as many
+        each time the merge needs more: the first page is one query per walk, and a deep page reads at
+        most about twice the rows it passes over (keys only) in a few queries more."""
+        entries = itertools.islice(self.entries(chunk=max(size, 1)), start, start + size)
         return events_of(list(entries))
 
     def all(self, batch: int = 500):
@@ -393,10 +422,11 @@ class TimelineForm(forms.Form):
 
     FILTERS = ("fund", "program", "county")
 
-    def timeline(self) -> Timeline:
+    def timeline(self, **known) -> Timeline:
+        """The timeline asked for; ``known``: its ``counts`` and ``articles``, from the cache."""
         data = self.cleaned_data
         return Timeline(fund=data.get("fund"), program=data.get("program"), county=data.get("county"),
-                        descending=data.get("sort") == "-date")
+                        descending=data.get("sort") == "-date", **known)
 
     def key_parts(self) -> list:
         """What the events depend on (not their order): the filters' slugs."""

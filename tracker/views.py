@@ -120,10 +120,15 @@ class TimelineView(TemplateView):
         if fmt != "html" and request.method == "HEAD":  # headers only: nothing read or counted
             return self.csv_response([]) if fmt == "csv" else StreamingHttpResponse([], content_type="application/json")
 
-        events = form.timeline()
+        # What the events depend on, counted once per set of filters and data generation, like a list's total.
+        unsorted = form.timeline()
+        known = cached_counts(form.key_parts(), {"counts": unsorted.count_by_precision,
+                                                 "articles": unsorted.articles_about})
+        counts = known["counts"]
+        events = form.timeline(**known)
         if fmt == "csv":
             return self.csv_response(events.all())
-        total = cached_counts(form.key_parts(), {"total": events.count})["total"]
+        total = sum(sum(groups) for groups in counts.values())
         pages = max(1, -(-total // per_page))
         if number > pages:
             return self.bad_request(form, {"page": [_("There is no page %(page)s; there are %(pages)s.") % {
