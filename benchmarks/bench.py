@@ -325,6 +325,9 @@ def project_pages(info):
         ("search q=电商", "/programs/?q=" + quote("电商")),
         ("sort by start, descending", "/programs/?sort=-start"),
         ("page 500", "/programs/?page=500"),
+        ("timeline, oldest first", "/timeline/"),
+        ("timeline, newest first", "/timeline/?sort=-date"),
+        ("timeline: fund", f"/timeline/?fund={fund}"),
     ]
 
 

@@ -24,9 +24,11 @@ record:
 **Fast at any size, without a stored index of events.** Each kind of event is one table ordered by one
 date column. Within one precision (year-only, month-only, day) the order of the date column *is* the
 timeline's order, so each (kind, precision) is walked in date order by keyset pages (an index scan
-where the column has one), and the walks are merged (:func:`heapq.merge`). A page of *n* events from
-the start reads at most *start + n* rows of each walk, whatever the number of events; the CSV streams
-every event with memory bounded by the walks' page size.
+where the column has one), and the walks are merged (:func:`heapq.merge`). The first page is one query
+per walk whatever the number of events (the counts per kind and precision, kept in the counts cache,
+leave out the walks that would find nothing); a deep page reads the keys it passes over; the CSV streams
+every event with memory bounded by the walks' page size. ``Program.end`` has no index yet: its walk
+reads the programs table (the one part of a first page that grows with the data).
 """
 
 from __future__ import annotations
