@@ -502,6 +502,19 @@ class RecordResource(resources.ModelResource):
         """One record as the list of its column texts (the header is ``get_export_headers()``)."""
         return [self.export_field(f, instance, escape_formulae=escape_formulae) for f in self.get_export_fields()]
 
+    @classmethod
+    def json_extras(cls, rows, absolute=str) -> list[dict]:
+        """What the JSON of each of ``rows`` (one page) carries besides the columns: nothing here; a Resource
+        whose records have parts a table cannot hold (an indicator's series) adds them, for the page at once.
+        ``absolute`` makes a path an absolute URL (``request.build_absolute_uri``)."""
+        return [{} for _row in rows]
+
+    @classmethod
+    def json_extras_schema(cls) -> dict:
+        """``{name: JSON Schema}`` of what :meth:`json_extras` adds, for ``/openapi.json`` (core.openapi); a
+        Resource that overrides ``json_extras`` overrides this too (tracker/tests/test_api.py checks real answers)."""
+        return {}
+
     # -- import --------------------------------------------------------------
 
     def import_data(self, dataset, dry_run=False, raise_errors=False, use_transactions=None,

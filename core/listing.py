@@ -49,6 +49,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core import registry
+from core.records import SLUG_RE
 from core.search import derived_columns, search, search_is_common, search_terms
 
 FORMATS = ("html", "csv", "json")
@@ -57,7 +58,6 @@ MAX_PER_PAGE = 200
 MAX_Q_LENGTH = 200
 CSV_CHUNK_SIZE = 500
 FACET_LIMIT = 40
-SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
 class BadQuery(Exception):
@@ -269,6 +269,34 @@ class ValueFilter(FacetMixin, django_filters.CharFilter):
 
     def label_for(self, value):
         return value
+
+    def value_of(self, value):
+        return value
+
+
+class FlagFilter(FacetMixin, django_filters.ChoiceFilter):
+    """``?disputed=1`` / ``?disputed=0``: the rows a named queryset method picks (``yes``), or those it
+    leaves out (``no``), where the rule is one the model's queryset knows (``Indicator.objects.disputed()``),
+    not a column. Counted as a facet like any other (two counts)."""
+
+    field_class = CodeChoiceField
+
+    def __init__(self, *args, yes, no, labels, **kwargs):
+        self.methods = {"1": yes, "0": no}
+        super().__init__(*args, choices=[("1", labels[0]), ("0", labels[1])], **kwargs)
+
+    def filter(self, qs, value):
+        if value in (None, ""):
+            return qs
+        return getattr(qs, self.methods[value])()
+
+    def facet_rows(self, queryset, limit):
+        labels = dict(self.extra["choices"])
+        rows = [(code, str(labels[code]), getattr(queryset, method)().count()) for code, method in self.methods.items()]
+        return [row for row in rows if row[2]]
+
+    def label_for(self, value):
+        return str(dict(self.extra["choices"]).get(value, value))
 
     def value_of(self, value):
         return value
@@ -686,6 +714,32 @@ def query_string(params, drop=(), **updates) -> str:
     return f"?{text}" if text else "?"
 
 
+PAGE_KEY = "url"  # every record's JSON carries its page under this key (../shared/DESIGN.md)
+
+
+def json_key(resource_class, column: str) -> str:
+    """A column's key in the JSON: its name, except for a column named like the page's key (a source's own
+    ``url``, the article's address), which is prefixed with the model's name (``source_url``): neither hides
+    the other."""
+    return f"{resource_class._meta.model._meta.model_name}_{column}" if column == PAGE_KEY else column
+
+
+def json_records(resource_class, rows, absolute) -> list[dict]:
+    """Each of ``rows`` as its JSON object: the Resource's export columns (text, as in the CSV, without the
+    formula escape), its page as ``url`` (made absolute by ``absolute``) and the Resource's ``json_extras``.
+    A list's ``results`` and a detail page's ``format=json`` are both made here, so they cannot differ
+    (core/openapi.py describes this object)."""
+    resource = resource_class()
+    keys = [json_key(resource_class, column) for column in resource.get_export_headers()]
+    found = []
+    for obj, extras in zip(rows, resource_class.json_extras(rows, absolute), strict=True):
+        item = dict(zip(keys, resource.export_row(obj, escape_formulae=False), strict=True))
+        item[PAGE_KEY] = absolute(obj.get_absolute_url())
+        item.update(extras)
+        found.append(item)
+    return found
+
+
 class _Echo:
     def write(self, value):
         return value
@@ -920,24 +974,17 @@ class ListExportMixin:
 
     def json_response(self, rows, total, pages):
         request = self.request
-        resource = self.resource_class()
-        headers = resource.get_export_headers()
         number = self.page_number
 
         def page_url(n):
             return request.build_absolute_uri(request.path + query_string(request.GET, page=n))
 
-        results = []
-        for obj in rows:
-            item = dict(zip(headers, resource.export_row(obj, escape_formulae=False)))
-            item["url"] = request.build_absolute_uri(obj.get_absolute_url())
-            results.append(item)
         return JsonResponse(
             {
                 "count": total,
                 "next": page_url(number + 1) if number < pages else None,
                 "previous": page_url(number - 1) if number > 1 else None,
-                "results": results,
+                "results": json_records(self.resource_class, rows, request.build_absolute_uri),
             },
             json_dumps_params={"ensure_ascii": False},
         )

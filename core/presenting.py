@@ -12,9 +12,9 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
+from core.charts import Point, series_chart
 from core.importing import heavy_columns, related_model
 from core.records import format_partial_date
-
 
 # ---------------------------------------------------------------------------
 # Charts: one metric reported at several dates, drawn server-side as SVG
@@ -91,6 +91,39 @@ def svg_chart(metric, unit, points, width=640, height=260):
         ))
     parts.append(mark_safe("</svg>"))
     return mark_safe("".join(parts))
+
+
+# ---------------------------------------------------------------------------
+# Series charts: one indicator's figures on one axis (core.charts draws, templates/includes/series_chart.html)
+
+
+def figure_point(outcome, marked=False) -> Point | None:
+    """An outcome as a point of its series: at its period's end (or its as-of date, or, with only a start,
+    its start), with its value in base units, labelled as printed. None without a value or a date."""
+    when, precision = outcome.period_end, outcome.period_end_precision
+    if when is None:
+        when, precision = outcome.period_start, outcome.period_start_precision
+    if when is None or outcome.value is None:
+        return None
+    return Point(when=when, precision=precision, value=outcome.value,
+                 label=f"{outcome.qualifier}{outcome.value_printed}", key=outcome.slug, marked=marked)
+
+
+def series_figure(outcomes, *, title, key, marked=(), width=640, height=260, labels=True) -> dict | None:
+    """What ``includes/series_chart.html`` draws for ``outcomes`` (one series, in order): ``id``, ``title``,
+    ``geometry`` (core.charts.series_chart), ``labels`` (print each value beside its point) and ``rows``
+    (the outcomes drawn, for the table of the same numbers). ``marked``: pks drawn as reported differently.
+    None when no outcome has a value and a date."""
+    rows, points = [], []
+    for outcome in outcomes:
+        point = figure_point(outcome, marked=outcome.pk in marked)
+        if point is not None:
+            rows.append(outcome)
+            points.append(point)
+    if not points:
+        return None
+    return {"id": f"series-{key}", "title": title, "labels": labels, "rows": rows,
+            "geometry": series_chart(points, width=width, height=height)}
 
 
 # ---------------------------------------------------------------------------

@@ -287,9 +287,12 @@ def is_plain_field(model, name: str) -> bool:
 
 
 def cell(value) -> str:
-    """A YAML value as the text of a file's cell (YAML reads 2019-06-01 as a date)."""
+    """A YAML value as the text of a file's cell (YAML reads 2019-06-01 as a date; a list is ``|``-joined,
+    as a file's list cell is)."""
     if value is None:
         return ""
+    if isinstance(value, (list, tuple)):
+        return "|".join(cell(item) for item in value)
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value)

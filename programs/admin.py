@@ -1,4 +1,4 @@
-"""Staff editing of sources, funds, organizations, programs and outcomes.
+"""Staff editing of sources, funds, organizations, programs, indicators and outcomes.
 
 Every admin imports and exports through the app's Resource (see ``resources.py``); the shared
 behaviour (version check, history, partial dates, formats) is in :mod:`core.admin_tools`.
@@ -8,9 +8,10 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from core.admin_tools import RecordAdmin, RecordStackedInline, exact
-from programs.models import Fund, Organization, Outcome, Program, Source
+from programs.models import Fund, Indicator, Organization, Outcome, Program, Source
 from programs.resources import (
     FundResource,
+    IndicatorResource,
     OrganizationResource,
     OutcomeResource,
     ProgramResource,
@@ -127,22 +128,45 @@ class ProgramAdmin(RecordAdmin):
         return obj.end_display
 
 
+@admin.register(Indicator)
+class IndicatorAdmin(RecordAdmin):
+    resource_classes = [IndicatorResource]
+    list_display = ("name", "quantity", "base_unit", "program", "fund", "county", "slug")
+    list_filter = ("quantity", ("fund", admin.RelatedOnlyFieldListFilter),
+                   ("program", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("name", "aliases", "description", "slug")
+    autocomplete_fields = ("fund", "program", "county", "sources")
+    list_select_related = ("fund", "program", "county")
+    fields = (
+        ("name", "slug"),
+        "aliases",
+        ("quantity", "base_unit"),
+        "units",
+        ("program", "fund", "county"),
+        "description",
+        "sources",
+        ("version", "created_at", "updated_at"),
+    )
+
+
 @admin.register(Outcome)
 class OutcomeAdmin(RecordAdmin):
     resource_classes = [OutcomeResource]
     list_display = ("metric", "qualifier", "value_printed", "value_exact", "unit", "period_display",
                     "program", "fund", "county", "source")
     list_filter = ("kind", "unit", ("fund", admin.RelatedOnlyFieldListFilter),
-                   ("source", admin.RelatedOnlyFieldListFilter), "county__province")
+                   ("source", admin.RelatedOnlyFieldListFilter), ("indicator", admin.RelatedOnlyFieldListFilter),
+                   "county__province")
     search_fields = ("metric", "value_printed", "quote", "note", "slug", "program__name", "county__name")
     date_hierarchy = "period_end"
-    autocomplete_fields = ("program", "fund", "county", "source")
+    autocomplete_fields = ("program", "fund", "county", "source", "indicator")
     list_select_related = ("program", "fund", "county", "source")
     fields = (
         ("metric", "kind"),
         ("qualifier", "value_printed", "value", "unit"),
         ("period_start", "period_end"),
         ("program", "fund", "county"),
+        "indicator",
         "source",
         "quote",
         "note",
@@ -159,4 +183,4 @@ class OutcomeAdmin(RecordAdmin):
         return exact(obj.value)
 
 
-__all__ = ["FundAdmin", "OrganizationAdmin", "OutcomeAdmin", "ProgramAdmin", "SourceAdmin"]
+__all__ = ["FundAdmin", "IndicatorAdmin", "OrganizationAdmin", "OutcomeAdmin", "ProgramAdmin", "SourceAdmin"]

@@ -1,16 +1,24 @@
-"""Which programs, funds, outcomes and sources a public list shows, and in what order.
+"""Which programs, funds, indicators, outcomes and sources a public list shows, and in what order.
 
 Filters take slugs (``?county=puan-xian``), so links survive a re-seed; see core/listing.py
 for the filter kinds and ../shared/DESIGN.md for the parameters.
 """
 
+from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 
 from core.listing import (
-    CodeFilter, ListFilterSet, SlugFilter, SortFilter, ValueFilter, YearFilter, related_count,
+    CodeFilter,
+    FlagFilter,
+    ListFilterSet,
+    SlugFilter,
+    SortFilter,
+    ValueFilter,
+    YearFilter,
+    related_count,
 )
 from counties.models import County, Prefecture, Province
-from programs.models import Area, Fund, Organization, Outcome, Program, Source
+from programs.models import Area, Fund, Indicator, Organization, Outcome, Program, Quantity, Source
 
 
 class ProgramFilterSet(ListFilterSet):
@@ -88,6 +96,7 @@ class OutcomeFilterSet(ListFilterSet):
     county = SlugFilter(field_name="county", queryset=County.objects.all(), label=_("county"))
     province = SlugFilter(field_name="county__province", queryset=Province.objects.all(), label=_("province"))
     source = SlugFilter(field_name="source", queryset=Source.objects.all(), label=_("source"), label_field="title")
+    indicator = SlugFilter(field_name="indicator", queryset=Indicator.objects.all(), label=_("indicator"))
     kind = CodeFilter(field_name="kind", choices=Outcome.Kind.choices, label=_("kind"))
     unit = ValueFilter(field_name="unit", label=_("unit"))
     year_from = YearFilter(start="period_start", end="period_end", bound="from", label=_("from year"))
@@ -109,6 +118,40 @@ class OutcomeFilterSet(ListFilterSet):
     class Meta:
         model = Outcome
         fields = []
+
+
+class IndicatorFilterSet(ListFilterSet):
+    fund = SlugFilter(field_name="fund", queryset=Fund.objects.all(), label=_("fund"))
+    program = SlugFilter(field_name="program", queryset=Program.objects.all(), label=_("program"))
+    county = SlugFilter(field_name="county", queryset=County.objects.all(), label=_("county"))
+    quantity = CodeFilter(field_name="quantity", choices=Quantity.choices, label=_("quantity"))
+    disputed = FlagFilter(yes="disputed", no="undisputed", label=_("sources"),
+                          labels=(_("reported differently"), _("no disagreement")))
+    sort = SortFilter(
+        orders={
+            "name": ("name",),
+            "quantity": ("quantity",),
+            "unit": ("base_unit",),
+            "program": ("program__name",),
+            "fund": ("fund__name",),
+            "county": ("county__name",),
+            "outcomes": ("outcome_count",),
+        },
+        default="name",
+    )
+
+    class Meta:
+        model = Indicator
+        fields = []
+
+
+def indicators_with_counts():
+    """The list's rows: each with how many figures it has and whether its sources disagree (for the page's
+    rows only: a total does not compute either)."""
+    return Indicator.objects.select_related("fund", "program", "county").annotate(
+        outcome_count=related_count(Outcome, "indicator"),
+        is_disputed=Exists(Outcome.objects.disagreeing().filter(indicator=OuterRef("pk"))),
+    )
 
 
 class SourceFilterSet(ListFilterSet):

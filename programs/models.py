@@ -1,9 +1,13 @@
 """Articles, funds, organizations, programs and the figures the press reported about them."""
 
+import datetime
+
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, Value
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core.records import AMOUNT, Precision, Record, format_partial_date, period_errors, precision_field
 
@@ -219,9 +223,125 @@ class Program(Record):
         return {**super().rule_errors(skip), **period_errors(self.start, self.end, "start", "end", skip)}
 
 
+class Quantity(models.TextChoices):
+    """What an indicator counts: the kind of number its values are."""
+
+    MONEY = "money", pgettext_lazy("quantity", "money")
+    PEOPLE = "people", pgettext_lazy("quantity", "people")
+    PERSON_TIMES = "person-times", pgettext_lazy("quantity", "person-times")
+    HOUSEHOLDS = "households", pgettext_lazy("quantity", "households")
+    COUNTIES = "counties", pgettext_lazy("quantity", "counties")
+    VILLAGES = "villages", pgettext_lazy("quantity", "villages")
+    AREA = "area", pgettext_lazy("quantity", "area")
+    TREES = "trees", pgettext_lazy("quantity", "trees")
+    SHARE = "share", pgettext_lazy("quantity", "share")
+    COUNT = "count", pgettext_lazy("quantity", "count")
+
+
+class IndicatorQuerySet(models.QuerySet):
+    def disputed(self):
+        """The indicators two of whose figures are "reported differently" (``OutcomeQuerySet.disagreeing``)."""
+        return self.filter(Exists(Outcome.objects.disagreeing().filter(indicator=OuterRef("pk"))))
+
+    def undisputed(self):
+        return self.exclude(Exists(Outcome.objects.disagreeing().filter(indicator=OuterRef("pk"))))
+
+
+class Indicator(Record):
+    """What a figure measures, so that one measure can be followed across time and articles: its outcomes
+    are its series, their values in its base unit."""
+
+    name = models.CharField(_("name"), max_length=150, unique=True)
+    quantity = models.CharField(_("quantity"), max_length=12, choices=Quantity.choices, default=Quantity.COUNT)
+    base_unit = models.CharField(_("base unit"), max_length=20)
+    units = models.TextField(
+        _("units"), blank=True, default="",
+        help_text=_("The outcome units that measure in the base unit, one per line, the base unit among them."),
+    )
+    fund = models.ForeignKey(
+        Fund, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="indicators", verbose_name=_("fund"),
+    )
+    program = models.ForeignKey(
+        Program, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="indicators", verbose_name=_("program"),
+    )
+    county = models.ForeignKey(
+        "counties.County", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="indicators", verbose_name=_("county"),
+    )
+    description = models.TextField(_("description"), blank=True, default="")
+    sources = models.ManyToManyField(Source, blank=True, related_name="indicators", verbose_name=_("sources"))
+
+    objects = IndicatorQuerySet.as_manager()
+    SEARCH_FIELDS = ("name", "aliases", "description")
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("indicator")
+        verbose_name_plural = _("indicators")
+        indexes = [models.Index(fields=["quantity"])]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("programs:indicator_detail", args=[self.slug])
+
+    @property
+    def unit_list(self) -> list[str]:
+        """The outcome units that fit this indicator (the base unit when none are listed)."""
+        return [u.strip() for u in self.units.splitlines() if u.strip()] or [self.base_unit]
+
+    def rule_errors(self, skip=frozenset()):
+        errors = super().rule_errors(skip)
+        listed = [u.strip() for u in self.units.splitlines() if u.strip()]
+        if not {"units", "base_unit"} & set(skip) and listed and self.base_unit not in listed:
+            errors["units"] = _("The base unit “%(unit)s” is not among the units.") % {"unit": self.base_unit}
+        return errors
+
+
+# Two figures report the same thing when they are of one indicator, of the same kind and of the same period:
+# start and end with their precisions (an as-of date is an end without a start). The querysets below and
+# ``Outcome.comparison_key`` compare these same fields.
+COMPARED_FIELDS = ("kind", "period_start", "period_start_precision", "period_end", "period_end_precision")
+NO_DATE = datetime.date(1, 1, 1)  # an empty date, where SQL compares dates (NULL equals nothing)
+
+
+def _date_keys():
+    return {f"{name}_key": Coalesce(name, Value(NO_DATE), output_field=models.DateField())
+            for name in ("period_start", "period_end")}
+
+
 class OutcomeQuerySet(models.QuerySet):
     def largest_in(self, unit):
         return self.filter(unit=unit, value__isnull=False).order_by("-value")
+
+    def disagreeing(self):
+        """Figures "reported differently" (报道不一致): another figure of the same indicator, kind and period,
+        from another source, gives another value. Figures without a value or a period compare with none."""
+        others = (
+            Outcome.objects.annotate(**_date_keys())
+            .filter(indicator=OuterRef("indicator"), value__isnull=False,
+                    **{name: OuterRef(name) for name in ("kind", "period_start_precision", "period_end_precision",
+                                                         "period_start_key", "period_end_key")})
+            .exclude(source=OuterRef("source"))
+            .exclude(value=OuterRef("value"))
+        )
+        return (
+            self.filter(indicator__isnull=False, value__isnull=False)
+            .exclude(period_start__isnull=True, period_end__isnull=True)
+            .annotate(**_date_keys())
+            .filter(Exists(others))
+        )
+
+    def disagreeing_with(self, outcome):
+        """The figures that give ``outcome``'s measure for its period another value, from another source."""
+        if outcome.comparison_key is None:
+            return self.none()
+        return (self.filter(indicator_id=outcome.indicator_id, value__isnull=False,
+                            **{name: getattr(outcome, name) for name in COMPARED_FIELDS})
+                .exclude(source_id=outcome.source_id).exclude(value=outcome.value))
 
 
 class Outcome(Record):
@@ -266,6 +386,11 @@ class Outcome(Record):
     )
     quote = models.TextField(_("quote"), help_text=_("Verbatim text of the source the figure comes from."))
     note = models.TextField(_("note"), blank=True, default="")
+    indicator = models.ForeignKey(
+        Indicator, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="outcomes", verbose_name=_("indicator"),
+        help_text=_("What the figure measures: the outcomes of one indicator are its series."),
+    )
 
     objects = OutcomeQuerySet.as_manager()
     SEARCH_FIELDS = ("metric", "value_printed", "quote", "note")
@@ -305,6 +430,14 @@ class Outcome(Record):
         return reverse("programs:outcome_detail", args=[self.slug])
 
     @property
+    def comparison_key(self):
+        """What another figure of the same indicator must share to report the same thing (kind and period),
+        or None when this figure compares with none (no indicator, no value or no period)."""
+        if self.indicator_id is None or self.value is None or not (self.period_start or self.period_end):
+            return None
+        return tuple(getattr(self, name) for name in COMPARED_FIELDS)
+
+    @property
     def period_display(self):
         start = format_partial_date(self.period_start, self.period_start_precision)
         end = format_partial_date(self.period_end, self.period_end_precision)
@@ -322,4 +455,4 @@ class Outcome(Record):
         return errors
 
 
-__all__ = ["Area", "Fund", "Organization", "Outcome", "Precision", "Program", "Source"]
+__all__ = ["Area", "Fund", "Indicator", "Organization", "Outcome", "Precision", "Program", "Quantity", "Source"]

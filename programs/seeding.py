@@ -1,5 +1,5 @@
-"""Loading sources, funds, organizations, programs and outcomes from ``seeds/`` (called by ``load_seeds``,
-in the order ``core.registry`` gives)."""
+"""Loading sources, funds, organizations, programs, indicators and outcomes from ``seeds/`` (called by
+``load_seeds``, in the order ``core.registry`` gives)."""
 
 from __future__ import annotations
 
@@ -85,11 +85,32 @@ def load_programs(rows: list[SeedRow], *, counts: Counter) -> None:
         })
 
 
-def load_outcomes(rows: list[SeedRow], *, counts: Counter) -> None:
+def load_indicators(rows: list[SeedRow], *, counts: Counter) -> None:
     from counties.models import County
-    from programs.models import Fund, Outcome, Program, Source
+    from programs.models import Fund, Indicator, Program, Quantity, Source
 
     sources, funds, programs, counties = by_slug(Source), by_slug(Fund), by_slug(Program), by_slug(County)
+    for row in rows:
+        data = row.data
+        upsert(Indicator, slug=data["slug"], counts=counts, values={
+            "name": data["name"],
+            "aliases": joined(data.get("aliases")),
+            "quantity": data.get("quantity") or Quantity.COUNT,
+            "base_unit": text(data["base_unit"]),
+            "units": joined(data.get("units")),
+            "fund": funds.get(data.get("fund") or ""),
+            "program": programs.get(data.get("program") or ""),
+            "county": counties.get(data.get("county") or ""),
+            "description": text(data.get("description")),
+        }, many={"sources": [sources[s] for s in as_list(data.get("sources"))]})
+
+
+def load_outcomes(rows: list[SeedRow], *, counts: Counter) -> None:
+    from counties.models import County
+    from programs.models import Fund, Indicator, Outcome, Program, Source
+
+    sources, funds, programs, counties = by_slug(Source), by_slug(Fund), by_slug(Program), by_slug(County)
+    indicators = by_slug(Indicator)
     for row in rows:
         data = row.data
         upsert(Outcome, slug=data["slug"], counts=counts, values={
@@ -107,5 +128,6 @@ def load_outcomes(rows: list[SeedRow], *, counts: Counter) -> None:
             "source": sources[data["source"]],
             "quote": data["quote"],
             "note": text(data.get("note")),
+            "indicator": indicators.get(data.get("indicator") or ""),
         })
 

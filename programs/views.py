@@ -1,4 +1,4 @@
-"""Public list and detail pages for programs, funds, outcomes and sources.
+"""Public list and detail pages for programs, funds, indicators, outcomes and sources.
 
 Lists are configuration over core.listing.ListExportMixin (their table's columns included); details
 gather what a page links to.
@@ -15,15 +15,24 @@ from counties.maps import county_map
 from counties.models import County
 from programs.filtersets import (
     FundFilterSet,
+    IndicatorFilterSet,
     OutcomeFilterSet,
     ProgramFilterSet,
     SourceFilterSet,
     funds_with_counts,
+    indicators_with_counts,
     programs_with_counts,
     sources_with_counts,
 )
-from programs.models import Fund, Outcome, Program, Source
-from programs.resources import FundResource, OutcomeResource, ProgramResource, SourceResource
+from programs.models import Fund, Indicator, Outcome, Program, Source
+from programs.resources import (
+    FundResource,
+    IndicatorResource,
+    OutcomeResource,
+    ProgramResource,
+    SourceResource,
+)
+from programs.services import indicator_figure, read_series
 
 
 class ProgramListView(ListExportMixin, FilterView):
@@ -108,6 +117,37 @@ class FundDetailView(RecordDetailView):
         )
 
 
+class IndicatorListView(ListExportMixin, FilterView):
+    queryset = indicators_with_counts()
+    filterset_class = IndicatorFilterSet
+    resource_class = IndicatorResource
+    template_name = "programs/indicator_list.html"
+    list_name = "indicators"
+    columns = (
+        Column(_("name"), sort="name", cell="programs/cells/indicator_name.html"),
+        Column(_("quantity"), sort="quantity", value="get_quantity_display"),
+        Column(_("unit"), sort="unit", value="base_unit"),
+        Column(_("program"), sort="program", value="program", link="value"),
+        Column(_("fund"), sort="fund", value="fund", link="value"),
+        Column(_("county"), sort="county", value="county", link="value"),
+        Column(_("figures"), sort="outcomes", value="outcome_count", css="num"),
+    )
+
+
+class IndicatorDetailView(RecordDetailView):
+    queryset = linked_only(Indicator.objects.all(), "fund", "program", "county")
+    template_name = "programs/indicator_detail.html"
+
+    def get_context_data(self, **kwargs):
+        series = read_series(indicator=self.object)
+        return super().get_context_data(
+            series=series,
+            chart=indicator_figure(series=series),
+            sources=list(linked_only(self.object.sources.all())),
+            **kwargs,
+        )
+
+
 class OutcomeListView(ListExportMixin, FilterView):
     queryset = linked_only(Outcome.objects.all(), "program", "fund", "county", "source")
     filterset_class = OutcomeFilterSet
@@ -127,8 +167,14 @@ class OutcomeListView(ListExportMixin, FilterView):
 
 
 class OutcomeDetailView(RecordDetailView):
-    queryset = linked_only(Outcome.objects.select_related("county__province"), "program", "fund", "source")
+    queryset = linked_only(Outcome.objects.select_related("county__province"), "program", "fund", "source", "indicator")
     template_name = "programs/outcome_detail.html"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            disagreeing=list(linked_only(Outcome.objects.disagreeing_with(self.object), "source").order_by("pk")),
+            **kwargs,
+        )
 
 
 class SourceListView(ListExportMixin, FilterView):

@@ -7,6 +7,8 @@ The record types, their files and their load order come from ``core.registry``; 
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections import Counter
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from django.db import transaction
 from django.utils import translation
 
 from core import registry
+from core.records import plain_decimal
 from core.seeding import SEEDS_DIR, SeedError, SeedRow, Seeds, as_list, check_rows
 from core.seeding import read_seeds as read_seed_files
 from counties.seeding import check_division_codes
@@ -43,6 +46,7 @@ def check_seeds(seeds: Seeds) -> list[str]:
     places = {row.data.get("slug"): row.data.get("name")
               for kind in ("provinces", "prefectures") for row in seeds.of(kind)}
     problems.extend(check_division_codes(seeds.of("counties"), places=places))
+    problems.extend(check_note_numbers(seeds, texts.values()))
     return problems
 
 
@@ -63,6 +67,51 @@ def check_designations(rows: list[SeedRow], texts: dict) -> list[str]:
             elif item.get("quote") and item["quote"] not in texts.get(item.get("source"), ""):
                 problems.append(f"{row.where}: designation quote not found verbatim in {item.get('source')}: "
                                 f"{item['quote'][:40]!r}")
+    return problems
+
+
+# A number in a note: digits, with thousands commas or a decimal point (fullwidth digits are read as ASCII).
+NUMBER = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
+# What a note may print that is not a figure (seeds/README.md): a slug (o001-005-puan-…, 2021-zaoxueshi-…),
+# an ISO date (2018-10-17, 2019-12) and an article's number (000 … 004, ARTICLE_NUMBERS).
+NOT_A_FIGURE = re.compile(r"[a-z0-9]*[a-z][a-z0-9]*(?:-[a-z0-9]+)+|\d+(?:-\d+)*-[a-z][a-z0-9-]*"
+                          r"|(?<!\d)\d{4}-\d{2}(?:-\d{2})?(?!\d)")
+ARTICLE_NUMBERS = re.compile(r"00\d")
+NOTE_KEYS = ("note", "date_note")
+
+
+def numbers_in(text: str) -> set[str]:
+    """The numbers a note prints in digits (``20,000`` is ``20000``), without what is not a figure."""
+    text = NOT_A_FIGURE.sub(" ", unicodedata.normalize("NFKC", text or ""))
+    found = {match.replace(",", "") for match in NUMBER.findall(text)}
+    return {number for number in found if not ARTICLE_NUMBERS.fullmatch(number)}
+
+
+def printed_numbers(articles) -> set[str]:
+    """Every number the articles print: as written in digits, and as the value of each figure they print
+    (``2万余名`` is 20000, ``三人`` 3), so that a note may give a printed figure in base units."""
+    from programs.printed import find_figures
+
+    found = set()
+    for text in articles:
+        found |= {match.replace(",", "") for match in NUMBER.findall(unicodedata.normalize("NFKC", text))}
+        for reading in find_figures(text):
+            found |= {plain_decimal(n) for n in (reading.value, reading.low, reading.high) if n is not None}
+    return found
+
+
+def check_note_numbers(seeds: Seeds, articles) -> list[str]:
+    """A note (of any seed record, an article's header too) prints no number that no article prints: notes
+    say only what the articles say. Slugs, ISO dates and article numbers are not figures."""
+    printed = printed_numbers(articles)
+    problems = []
+    for rows in seeds.rows.values():
+        for row in rows:
+            for key in NOTE_KEYS:
+                value = row.data.get(key)
+                unknown = sorted(numbers_in(value) - printed) if isinstance(value, str) else []
+                if unknown:
+                    problems.append(f"{row.where}: {key} prints {', '.join(unknown)}, which no article prints")
     return problems
 
 
