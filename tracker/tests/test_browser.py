@@ -7,6 +7,7 @@ download the CSV and read it. Screenshots go to test-artifacts/browser/ for a pe
 
 import csv
 import io
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -125,3 +126,46 @@ def test_journalist_walk(live_server, browser_page):
     shot(page, "07-county-phone")
 
     assert page.console_errors == [], page.console_errors  # e.g. nothing refused by the CSP
+
+
+# ---------------------------------------------------------------------------
+# Screenshots of the timeline in both languages, kept under a temporary folder for a person to look at
+
+SCREENSHOTS = Path(tempfile.gettempdir()) / "tracker-screenshots"
+
+
+def screenshot(page, name):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def test_timeline_screenshots_in_both_languages(live_server, browser_page):
+    build_world()
+    page = browser_page
+
+    page.goto(f"{live_server.url}/timeline/")
+    assert page.locator("h1").inner_text() == "时间线"
+    rows = page.locator("tr.event")
+    assert rows.count() == 11
+    # the fund founded in 2021 (a year-only date) shows its year and comes after the dated events of 2021
+    last = rows.last
+    assert last.locator("time").inner_text() == "2021" and "基金升级" in last.inner_text()
+    assert last.is_visible()
+    screenshot(page, "timeline-zh")
+
+    with page.expect_navigation():
+        page.get_by_label("县").select_option("puan-xian")  # the select submits the form itself
+    assert "county=puan-xian" in page.url
+    assert page.locator("tr.event").count() == 5
+    with page.expect_navigation():
+        page.get_by_label("顺序").select_option("-date")
+    assert page.locator("tr.event").first.locator("time").inner_text() == "2021-05-01"
+    screenshot(page, "timeline-zh-puan-newest-first")
+
+    with page.expect_navigation():
+        page.get_by_label("语言").select_option("en")
+    assert page.locator("h1").inner_text() == "Timeline"
+    assert "envoy posted" in page.locator("tr.event-envoy-posted").inner_text()
+    assert page.locator("tr.event-envoy-posted").is_visible()
+    screenshot(page, "timeline-en-puan-newest-first")
+    assert page.console_errors == [], page.console_errors
