@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from tracker import changes, datapackage, views
+from tracker import api, changes, datapackage, views
 
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
@@ -12,6 +12,8 @@ urlpatterns = [
     path("changes/feed/", changes.ChangesFeed(), name="changes_feed"),
     path("data/", datapackage.data_package, name="data"),
     path("timeline/", views.TimelineView.as_view(), name="timeline"),
+    path("openapi.json", api.openapi_json, name="openapi"),
+    path("api/", api.ApiView.as_view(), name="api"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("", include("programs.urls")),

@@ -29,6 +29,12 @@ class RecordType:
     self_reference: str = ""  # a field pointing to a row of the same type (parent, successor)
 
     @property
+    def detail_url(self) -> str:
+        """URL name of its public detail page (``programs:program_detail`` beside ``programs:program_list``,
+        the names ../shared/STYLE.md gives every kit); empty when it has no public list."""
+        return self.list_url.removesuffix("_list") + "_detail" if self.list_url else ""
+
+    @property
     def model_class(self):
         return apps.get_model(self.model)
 
@@ -65,6 +71,15 @@ def public_lists() -> list[RecordType]:
 
 def get(key: str) -> RecordType:
     return _types[key]
+
+
+def for_model(model) -> RecordType:
+    """The record type of ``model`` (a class or an instance); LookupError when it is not a record type."""
+    label = model._meta.label
+    for record_type in _types.values():
+        if record_type.model == label:
+            return record_type
+    raise LookupError(f"{label} is not a registered record type")
 
 
 def record_app_labels() -> set[str]:
