@@ -30,7 +30,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext_lazy
+from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 from django.views import View
 from simple_history import utils as history_utils
 
@@ -151,6 +151,11 @@ class Change:
     @property
     def action_label(self):
         return ACTION_LABELS[self.action]
+
+    @property
+    def fields_display(self) -> str:
+        """The changed fields' names in the page's language, as a list is written in it."""
+        return pgettext("between the items of a list", ", ").join(self.field_labels)
 
     @property
     def type_label(self):
@@ -435,7 +440,7 @@ class ChangesFeed(Feed):
     def item_title(self, item):
         if item.action == "changed" and item.field_labels:
             return _("%(type)s “%(name)s” changed: %(fields)s") % {
-                "type": item.type_label, "name": item.name, "fields": ", ".join(item.field_labels)}
+                "type": item.type_label, "name": item.name, "fields": item.fields_display}
         return _("%(type)s “%(name)s” %(action)s") % {
             "type": item.type_label, "name": item.name, "action": item.action_label}
 

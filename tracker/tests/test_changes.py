@@ -265,3 +265,37 @@ def test_a_bad_since_is_a_400_with_a_message(public, world, value):
     data = get_json(public, f"/programs/?format=json&since={value}", 400)
     assert "is not a date (YYYY-MM-DD" in data["errors"]["since"][0]
     assert public.get(f"/programs/?since={value}").status_code == 400
+
+
+# ---------------------------------------------------------------------------
+# In a browser
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_changes_page_and_the_downloads_in_a_browser(live_server, chromium_page):
+    from core.testing.browser import screenshot
+    from core.testing.world import build_world
+
+    w = build_world()
+    w["dianshang"].summary = "新的简介"
+    w["dianshang"].save()
+    page = chromium_page
+    page.goto(f"{live_server.url}/")
+    page.get_by_role("link", name="最近的变动").click()
+    page.wait_for_url("**/changes/")
+    first = page.locator("tbody tr").first
+    assert "电商脱贫" in first.inner_text() and "简介" in first.inner_text()
+    assert page.locator("link[type='application/atom+xml']").count() == 1
+    screenshot(page, "changes-1280")
+    page.select_option("#f-type", "funds")  # the filter submits itself
+    page.wait_for_url("**type=funds**")
+    kinds = page.locator("tbody tr td:nth-child(3)").all_inner_texts()
+    assert kinds and set(kinds) == {"基金"}
+    page.set_viewport_size({"width": 390, "height": 844})
+    screenshot(page, "changes-390")
+    page.goto(f"{live_server.url}/")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="整个数据库").click()
+    assert download.value.suggested_filename.endswith(".zip")
+    assert not page.console_errors, page.console_errors

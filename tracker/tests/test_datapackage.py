@@ -178,3 +178,24 @@ def test_a_download_takes_an_export_slot(client, world, settings):
         release()
     assert client.get("/data/").status_code == 200
     assert client.post("/data/").status_code == 405
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_every_file_comes_from_one_snapshot(make_program, make_fund):
+    """Outside a transaction (as a request is), the package's transaction starts REPEATABLE READ, so a fund
+    deleted while the files are written cannot leave programs.csv pointing at a row funds.csv lacks."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tracker.datapackage import write_package
+
+    make_program(fund=make_fund(name="某基金"))
+    output = io.BytesIO()
+    with CaptureQueriesContext(connection) as captured:
+        write_package(output)
+    statements = [q["sql"] for q in captured.captured_queries if q["sql"] != "BEGIN"]
+    assert "REPEATABLE READ" in statements[0]  # before any read of the transaction
+    with zipfile.ZipFile(output) as archive:
+        programs = list(csv.DictReader(io.StringIO(archive.read("programs.csv").decode("utf-8"))))
+    assert [row["fund"] for row in programs] == ["mou-jijin"]
