@@ -314,6 +314,8 @@ def test_the_api_page_shows_examples_in_both_languages(client, seeded, language,
     assert response.status_code == 200
     html = unescape(response.content.decode())
     assert heading in html and absent not in html
+    description = re.search(r'<meta name="description" content="([^"]+)"', html).group(1)
+    assert "OpenAPI 3.1" in description and ("说明" in description) == (language == "zh-hans")
     assert 'href="http://testserver/openapi.json"' in html
     assert 'href="/data/"' in html
     assert "curl -s" in html and "--data-urlencode" in html
