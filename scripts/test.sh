@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole suite, as `make test` runs it: Django's checks, pytest on SQLite, then pytest again on
-# PostgreSQL when DATABASE_URL names one. With CI=true the PostgreSQL pass is required.
+# The whole suite, as `make test` runs it after `make lint` (ruff, manage.py check, makemigrations --check):
+# pytest on SQLite, then pytest again on PostgreSQL when DATABASE_URL names one. With CI=true the PostgreSQL
+# pass is required.
 # Extra arguments go to both pytest runs (scripts/test.sh -k healthz).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,13 +58,6 @@ else
   fi
   pg_skip_reason="DATABASE_URL does not name PostgreSQL"
 fi
-
-echo "==> manage.py check"
-env -u DATABASE_URL "$PY" manage.py check
-
-echo "==> manage.py makemigrations --check --dry-run"
-# An in-memory database: the check must not leave a db.sqlite3 behind.
-DATABASE_URL=sqlite://:memory: "$PY" manage.py makemigrations --check --dry-run
 
 echo "==> pytest on SQLite"
 env -u DATABASE_URL "$PY" -m pytest "$@"
