@@ -267,6 +267,12 @@ def test_a_bad_since_is_a_400_with_a_message(public, world, value):
     assert public.get(f"/programs/?since={value}").status_code == 400
 
 
+def test_a_list_page_shows_its_since_filter(public, world):
+    page = public.get("/programs/?since=2000-01-01").content.decode()
+    assert "Changed since: <strong>2000-01-01</strong>" in page
+    assert "Changed since" not in public.get("/programs/").content.decode()
+
+
 # ---------------------------------------------------------------------------
 # In a browser
 
@@ -299,3 +305,4 @@ def test_the_changes_page_and_the_downloads_in_a_browser(live_server, chromium_p
         page.get_by_role("link", name="整个数据库").click()
     assert download.value.suggested_filename.endswith(".zip")
     assert not page.console_errors, page.console_errors
+
