@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from tracker import api, changes, datapackage, views
+from tracker.admin import intake_urls
 
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
@@ -15,6 +16,7 @@ urlpatterns = [
     path("openapi.json", api.openapi_json, name="openapi"),
     path("api/", api.ApiView.as_view(), name="api"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/intake/", include(intake_urls)),  # the article intake's screens (tracker/admin.py), in the admin
     path("admin/", admin.site.urls),
     path("", include("programs.urls")),
     path("", include("counties.urls")),

@@ -1,19 +1,17 @@
 """Turn the five articles as received into the cleaned texts under ``seeds/articles/``.
 
-Run once by hand: ``python seeds/clean_articles.py ../shared/seeds``. It removes only what is not
-the article (see ``seeds/README.md``) and writes a small header above each text. The cleaned files
-are committed; this script documents, reproducibly, how they were made.
+Run once by hand, from the project folder: ``python -m seeds.clean_articles ../shared/seeds``. The cleaning is
+the article intake's (``tracker.intake.clean_article``: web boilerplate, spam lines, lines of stray tags, pinyin
+noise, see ``seeds/README.md``), so a seed article and an article added in the admin are cleaned alike; this
+script writes a small header above each text. The cleaned files are committed; this script documents,
+reproducibly, how they were made (a test checks that it still makes them byte for byte).
 """
 
-import re
+import os
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-
-# Pinyin the converting site appended to every converted character: 創(chuàng) → 創.
-PINYIN_NOISE = re.compile(r"\((?:[a-zü]|[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňḿ])+\)")
-TAG_ONLY_LINE = re.compile(r"^\s*(<[^>]+>\s*)+$")
 
 HEADERS = {
     "000_63d2b1451f750324.txt": dict(
@@ -76,52 +74,30 @@ HEADERS = {
     ),
 }
 
-# Whole lines that are the hosting site's, not the article's.
-BOILERPLATE_LINES = {
-    "000_63d2b1451f750324.txt": ["分享:", "推荐阅读"],
-    "001_bc2b962ee8874a64.txt": [
-        "您的位置首页  科技知识  未来",
-        "免责声明:",
-        "• 标签:哥伦比亚内衣秀高清",
-        "• 编辑:刘卓",
-        "• 相关文章",
-    ],
-    "002_88e578799b0e04a1.txt": ["订阅下载:"],
-    "003_7f9f5dea4911b751.txt": ["分享:", "推薦閱讀", "黑龙江快乐十分直播"],
-}
-
-
-def clean(name: str, raw: str) -> str:
-    text = raw.replace("\r\n", "\n")
-    if name.startswith("004_"):
-        text = PINYIN_NOISE.sub("", text)
-        # The page ended in a mangled closing tag (``?!?/p> |``) and a stray table pipe.
-        text = re.sub(r"\?!\?/p>\s*\|\s*\|?\s*$", "", text)
-        # Mid-text, the same mangled closing quote and a stray closing tag: ``?!?/strong>``.
-        text = text.replace("?!?/strong>", "")
-    lines = []
-    for line in text.split("\n"):
-        if TAG_ONLY_LINE.match(line):
-            continue
-        if any(line.replace("\xa0", " ").strip().startswith(prefix) for prefix in BOILERPLATE_LINES.get(name, [])):
-            continue
-        lines.append(line.rstrip())
-    body = "\n".join(lines).strip("\n")
-    body = re.sub(r"\n{3,}", "\n\n", body)
-    return body + "\n"
-
-
 def header(name: str) -> str:
     fields = dict(HEADERS[name], original_file=name)
     order = ["slug", "title", "publisher", "published", "script", "original_file", "date_note", "note"]
     return "".join(f"{key}: {fields[key]}\n" for key in order) + "---\n"
 
 
+def clean(raw: str) -> str:
+    """The article's text as committed: the intake's cleaning."""
+    from tracker.intake import clean_article
+
+    return clean_article(raw).text
+
+
 def main(source_dir: str) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    if not os.environ.get("SECRET_KEY"):
+        os.environ.setdefault("DEBUG", "1")  # reads files only; the settings want a key otherwise
+    import django
+
+    django.setup()
     out = HERE / "articles"
     out.mkdir(exist_ok=True)
     for path in sorted(Path(source_dir).glob("*.txt")):
-        cleaned = clean(path.name, path.read_text(encoding="utf-8"))
+        cleaned = clean(path.read_text(encoding="utf-8"))
         (out / path.name).write_text(header(path.name) + cleaned, encoding="utf-8")
         print(f"{path.name}: {len(cleaned)} characters")
 

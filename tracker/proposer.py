@@ -37,8 +37,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from programs.printed import Reading, find_figures
 from counties.divisions import Division, find_counties, lookup_county, simplified
+from programs.printed import Reading, find_figures
 
 __all__ = ["Candidate", "Known", "Sentence", "lookup_county", "propose", "split_sentences"]
 

@@ -46,7 +46,7 @@ def test_traditional_articles_stay_traditional():
 @pytest.mark.parametrize("path", ARTICLES, ids=lambda p: p.name)
 def test_cleaning_only_removes_lines(path):
     """Apart from 004's pinyin, every line of the cleaned text is a line of the raw text."""
-    from seeds.clean_articles import PINYIN_NOISE
+    from tracker.intake import PINYIN_NOISE
 
     raw = (RAW_DIR / path.name).read_text(encoding="utf-8")
     raw_lines = {line.rstrip() for line in PINYIN_NOISE.sub("", raw).split("\n")}
