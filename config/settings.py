@@ -280,6 +280,9 @@ IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"
 # Revert button and core.admin_tools.RecordAdmin refuses any POST to them (403), whatever this
 # setting says. To undo a change, edit the record.
 SIMPLE_HISTORY_REVERT_DISABLED = True
+# The article intake's review (tracker/admin.py) posts about fifteen fields for each figure an article proposes:
+# Django's default of 1,000 fields a request would refuse an article of 70 figures; this takes one of 300.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
 
 # --- Logging ------------------------------------------------------------------
 # One JSON object per line on stdout: one line per request (core.middleware.RequestLogMiddleware,

@@ -19,6 +19,7 @@ class CountyFilterSet(ListFilterSet):
             "kind": ("kind",),
             "prefecture": ("prefecture__name",),
             "province": ("province__name",),
+            "code": ("code",),
             "designations": ("designation_count",),
             "programs": ("program_count",),
         },

@@ -23,6 +23,7 @@ class CountyListView(ListExportMixin, FilterView):
         Column(_("kind"), sort="kind", value="get_kind_display"),
         Column(_("prefecture"), sort="prefecture", value="prefecture", link="value"),
         Column(_("province"), sort="province", value="province", link="value"),
+        Column(_("division code"), sort="code", value="code", css="nowrap"),
         Column(_("designations"), sort="designations", cell="counties/cells/county_designations.html"),
         Column(_("programs"), sort="programs", value="program_count", css="num"),
     )

@@ -74,9 +74,10 @@ def review_post(response, *, tick=None, untick=(), edits=None, new_county=()) ->
     formset = response.context["formset"]
     data = {f"{formset.prefix}-{key}": value for key, value in formset.management_form.initial.items()}
     for index, form in enumerate(formset.forms):
-        for name, value in form.initial.items():
-            if name in form.fields and name not in ("accept", "new_county") and value not in (None, ""):
-                data[form.add_prefix(name)] = str(value)
+        for name in form.fields:  # every text field, empty or not, as a browser sends them
+            if name not in ("accept", "new_county"):
+                value = form.initial.get(name)
+                data[form.add_prefix(name)] = "" if value is None else str(value)
         ticked = (form.initial.get("accept") or index in (tick or ())) and index not in untick
         if ticked:
             data[form.add_prefix("accept")] = "on"
@@ -223,6 +224,15 @@ def test_an_unknown_draft_is_a_404(editor_client, world):
 # The review and accepting
 
 
+def test_the_screens_speak_both_languages(editor_client, world):
+    review = review_url(add(editor_client, text=ARTICLE))
+    english = editor_client.get(review).content.decode()
+    chinese = editor_client.get(review, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "Accept the ticked figures" in english and "As printed" in english
+    assert "接受勾选的数字" in chinese and "报道原值" in chinese and "Accept the ticked" not in chinese
+    assert "添加文章" in editor_client.get(ADD, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+
+
 def test_the_review_proposes_each_figure_with_its_sentence_marked(editor_client, world):
     preview = add(editor_client, text=ARTICLE)
     response = editor_client.get(review_url(preview))
@@ -349,6 +359,17 @@ def test_resubmitting_the_same_article_makes_no_second_source_and_no_duplicate(e
     assert Source.objects.count() == counts[0]
 
 
+def test_a_long_article_is_reviewed_and_accepted_in_one_go(editor_client, world):
+    """Each figure is some fifteen fields of the review form: 90 figures are more than Django's default limit of
+    1,000 fields a request, which the settings raise."""
+    text = "长文章\n\n" + "".join(f"2020年,电商脱贫项目在普安县培训了{100 + n}名学员。\n" for n in range(90))
+    review = editor_client.get(review_url(add(editor_client, text=text)))
+    data = review_post(review)
+    assert len(data) > 1000 and len(rows_of(review)) == 90
+    assert editor_client.post(review.request["PATH_INFO"], data).status_code == 302
+    assert Outcome.objects.filter(source__title="长文章").count() == 90
+
+
 def test_accept_records_a_figure_once(world, editor_user):
     """The rule in the transaction itself: the same source, quote and value is recorded once."""
     draft = intake.make_draft(intake.read_article_text(ARTICLE))
@@ -454,6 +475,9 @@ def test_a_county_code_is_six_digits_and_coordinates_come_in_pairs(world):
 def test_the_county_list_page_and_csv_show_the_code(client, world):
     County.objects.filter(pk=world["puan"].pk).update(code="522323")
     assert "522323" in client.get("/counties/puan-xian/").content.decode()
+    listed = client.get("/counties/?sort=-code").content.decode()
+    assert "<td class=\"nowrap\">522323</td>" in listed
+    assert listed.index("/counties/puan-xian/") < listed.index("/counties/dushan-xian/")  # by code, codes first
     body = b"".join(client.get("/counties/?format=csv").streaming_content).decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(body)))
     assert {r["slug"]: r["code"] for r in rows}["puan-xian"] == "522323"
