@@ -698,6 +698,10 @@ def accept(*, draft: Draft, figures: list[Figure], user) -> Accepted:
             source, source_created = source_for(draft, user=user)
         except ValidationError as exc:
             raise AcceptError({}, [f"{name}: {'; '.join(m)}" for name, m in _errors(exc).items()]) from None
+        if not source_created:
+            # Two accepts of one article at once (a double click) take turns here, so the second finds the
+            # first one's figures recorded instead of recording them again.
+            type(source).objects.select_for_update().only("pk").get(pk=source.pk)
         counties, created, already, problems, slugs = {}, [], [], {}, set()
         for figure in figures:
             if figure.new_county and figure.county is None:
