@@ -744,14 +744,9 @@ def accept(*, draft: Draft, figures: list[Figure], user) -> Accepted:
     return Accepted(source, source_created, created, already, [c for c, made in counties.values() if made])
 
 
-def period_bounds(start: str, end: str) -> tuple[tuple, tuple]:
-    """Two partial dates as the model keeps them: ``((date, precision), (date, precision))``."""
-    return parse_partial_date(start), parse_partial_date(end)
-
-
 __all__ = [
     "Accepted", "AcceptError", "ArticleFileError", "ArticleText", "Cleaned", "Draft", "Figure", "ReviewRow",
     "accept", "clean_article", "decode_article", "detect_script", "existing_source", "guess_kind", "guess_metadata",
-    "html_to_text", "known_records", "make_draft", "period_bounds", "propose", "read_article_file",
+    "html_to_text", "known_records", "make_draft", "propose", "read_article_file",
     "read_article_text", "review_rows", "source_of",
 ]

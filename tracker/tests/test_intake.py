@@ -194,6 +194,12 @@ def test_metadata_and_script_from_the_article():
     assert intake.detect_script("阿里巴巴脱贫基金在普安县") == "simplified"
 
 
+def test_the_kind_follows_the_tense_of_the_clause():
+    text = "2020年,电商脱贫项目培训了300名学员。预计到2022年,还将培训500名学员。阿里巴巴将投入100亿元。"
+    kinds = {c.printed: intake.guess_kind(c) for c in intake.propose(text, published="2021")}
+    assert kinds == {"300名": "result", "500名": "target", "100亿元": "commitment"}
+
+
 # ---------------------------------------------------------------------------
 # Who may use it
 
