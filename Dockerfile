@@ -12,7 +12,14 @@ COPY requirements.txt .
 RUN pip install -r requirements.txt
 
 COPY . .
-# collectstatic needs settings to load; this key exists only for this build step.
+# The translations are compiled from locale/*/LC_MESSAGES/django.po here (gettext's msgfmt is installed for
+# this step and removed in it), so the image never runs with a stale committed .mo.
+# Both commands need settings to load; this key exists only for this build step.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends gettext \
+ && SECRET_KEY=build-only python manage.py compilemessages --ignore=.venv \
+ && apt-get purge -y --auto-remove gettext \
+ && rm -rf /var/lib/apt/lists/*
 RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput
 
 RUN useradd --system --uid 10001 --home-dir /app app

@@ -111,13 +111,14 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.sitemaps",  # /sitemap.xml (tracker/sitemaps.py)
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_filters",
     "import_export",
     "simple_history",
     "csp",
-    "axes",
+    "core.vendor.AxesConfig",  # django-axes, with a name in the admin (core/vendor.py)
     "core",  # the framework: core/apps.py wires the site-wide signals
     "counties",
     "programs",

@@ -1,9 +1,10 @@
-"""The URL map: public lists and details per app, the admin, health and language switching."""
+"""The URL map: public lists and details per app, the admin, health, language switching, sitemap and robots.txt."""
 
 from django.contrib import admin
+from django.contrib.sitemaps import views as sitemap_views
 from django.urls import include, path
 
-from tracker import api, changes, datapackage, views
+from tracker import api, changes, datapackage, sitemaps, views
 from tracker.admin import intake_urls
 
 urlpatterns = [
@@ -15,6 +16,10 @@ urlpatterns = [
     path("timeline/", views.TimelineView.as_view(), name="timeline"),
     path("openapi.json", api.openapi_json, name="openapi"),
     path("api/", api.ApiView.as_view(), name="api"),
+    path("robots.txt", sitemaps.robots_txt, name="robots"),
+    path("sitemap.xml", sitemap_views.index,
+         {"sitemaps": sitemaps.sitemaps(), "sitemap_url_name": "sitemap-section"}, name="sitemap"),
+    path("sitemap-<section>.xml", sitemap_views.sitemap, {"sitemaps": sitemaps.sitemaps()}, name="sitemap-section"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/intake/", include(intake_urls)),  # the article intake's screens (tracker/admin.py), in the admin
     path("admin/", admin.site.urls),

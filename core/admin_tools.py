@@ -23,7 +23,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten
 from django.core.cache import cache, caches
 from django.core.cache.backends.db import DatabaseCache
-from django.core.exceptions import BadRequest, PermissionDenied, ValidationError
+from django.core.exceptions import BadRequest, FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import connections, models, router
 from django.http import HttpResponseRedirect
 from django.urls import reverse
@@ -34,7 +34,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats import base_formats
-from import_export.forms import ImportForm
+from import_export.forms import ImportForm, SelectableFieldsExportForm
 from import_export.tmp_storages import CacheStorage
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -444,7 +444,7 @@ class PartialDateFormField(forms.CharField):
 class RecordForm(forms.ModelForm):
     """ModelForm for every record: carries the version it was loaded with, and partial dates."""
 
-    loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    loaded_version = forms.IntegerField(label=_("Version when opened"), widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -519,6 +519,43 @@ def save_record(form, obj):
 
 
 # ---------------------------------------------------------------------------
+# The export form
+
+
+class ExportFieldsForm(SelectableFieldsExportForm):
+    """import-export's export form, its column boxes named in the page's language: the field's verbose name,
+    then the file's column (``名称 (name)``), instead of the column title-cased in English (``Name``)."""
+
+    def _get_field_label(self, resource, field_name: str) -> str:
+        field = resource.fields.get(field_name)
+        column = field.column_name if field else field_name
+        model = resource._meta.model
+        attribute = (field.attribute if field else None) or field_name
+        try:
+            model_field = model._meta.get_field(attribute.split("__")[0])
+        except FieldDoesNotExist:  # not a model field: the column alone
+            return column
+        verbose = getattr(model_field, "verbose_name", None)
+        if verbose is None:  # a reverse relation (a county's designations): the related rows' name
+            verbose = model_field.related_model._meta.verbose_name_plural
+        return f"{capfirst(verbose)} ({column})"
+
+
+# ---------------------------------------------------------------------------
+# The admin site's name (its colours: templates/admin/base_site.html, static/css/admin-site.css)
+
+SITE_NAME = _("Rural Programs Tracker")
+
+
+def brand_admin_site(site=None) -> None:
+    """Name the admin after the site instead of "Django administration"; called by CoreConfig.ready()."""
+    site = site or admin.site
+    site.site_header = SITE_NAME
+    site.site_title = SITE_NAME
+    site.index_title = _("Records, imports and staff")
+
+
+# ---------------------------------------------------------------------------
 # The base admin
 
 
@@ -550,6 +587,7 @@ class RecordAdmin(PartialDateAdminMixin, ImportExportModelAdmin, SimpleHistoryAd
     import_formats = IMPORT_FORMATS
     export_formats = EXPORT_FORMATS
     import_template_name = "admin/import_tools/import.html"
+    export_form_class = ExportFieldsForm
     import_error_display = ("message",)
     to_encoding = "utf-8"
     list_per_page = 50

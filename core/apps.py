@@ -2,6 +2,8 @@
 
 - ``migrate`` also creates the database cache table, so every way of setting up a database (make run,
   docker compose's migrate service, the benchmarks, the tests) gets it;
+- the admin carries the site's name (core.admin_tools.brand_admin_site), and the third-party apps' English
+  texts that no catalogue can translate are replaced (core.vendor.install);
 - every write to a registered record (``core.registry``) keeps the search columns current and starts a new
   data generation for the count cache once its transaction commits.
 """
@@ -21,9 +23,13 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self):
+        from core import vendor
+        from core.admin_tools import brand_admin_site
         from core.listing import connect_facet_cache
         from core.search import connect_search_text
 
+        brand_admin_site()
+        vendor.install()
         post_migrate.connect(create_cache_table, sender=self, dispatch_uid="core.create_cache_table")
         connect_search_text()
         connect_facet_cache()
