@@ -1,10 +1,11 @@
 """Indicator charts on the pages of other records: ``{% load indicators %}``.
 
 - ``{% indicator_charts program %}`` (or a fund, or a county): small charts of the indicators scoped to the
-  record (``Indicator.fund`` / ``program`` / ``county``, as ``/indicators/?program=`` filters them), those with
-  the most values first, at most ``CHART_LIMIT``, with a link to the filtered list when there are more;
-- ``{% headline_charts %}``: the home page's headline series, the ``HEADLINE_LIMIT`` indicators with the most
-  values (two at least, so each is a line).
+  record (``Indicator.fund`` / ``program`` / ``county``, as ``/indicators/?program=`` filters them), the
+  longest series first (most dates, then most values), at most ``CHART_LIMIT``, with a link to the filtered
+  list when there are more;
+- ``{% headline_charts %}``: the home page's headline series, the ``HEADLINE_LIMIT`` longest series among
+  those with values at two dates at least (a line, not one point that several articles repeat).
 
 They are tags rather than view code so that the county page, whose app sits below programs and may not
 import it, draws them the same way as the program and fund pages. Each costs two queries, however many
@@ -26,10 +27,14 @@ CHART_LIMIT = 8
 HEADLINE_LIMIT = 4
 
 
-def _with_value_counts():
+def _longest_series_first():
+    """Indicators with how many dates and values their figures give, the longest series first: the dates
+    count before the values, so a figure that five articles repeat for one date is no long series."""
+    valued = Q(outcomes__value__isnull=False)
     return linked_only(Indicator.objects.all()).annotate(
-        value_count=Count("outcomes", filter=Q(outcomes__value__isnull=False))
-    ).order_by("-value_count", "name")
+        date_count=Count("outcomes__period_end", filter=valued, distinct=True),
+        value_count=Count("outcomes", filter=valued),
+    ).order_by("-date_count", "-value_count", "name")
 
 
 def scope_of(record) -> str:
@@ -46,7 +51,7 @@ def scope_of(record) -> str:
 @register.inclusion_tag("includes/indicator_charts.html")
 def indicator_charts(record):
     scope = scope_of(record)
-    rows = list(_with_value_counts().filter(**{scope: record})[: CHART_LIMIT + 1])
+    rows = list(_longest_series_first().filter(**{scope: record})[: CHART_LIMIT + 1])
     more = len(rows) > CHART_LIMIT
     return {
         "charts": draw_charts(indicators=rows[:CHART_LIMIT]),
@@ -56,5 +61,5 @@ def indicator_charts(record):
 
 @register.inclusion_tag("includes/indicator_charts.html")
 def headline_charts():
-    rows = _with_value_counts().filter(value_count__gte=2)[:HEADLINE_LIMIT]
+    rows = _longest_series_first().filter(date_count__gte=2)[:HEADLINE_LIMIT]
     return {"charts": draw_charts(indicators=rows), "more_url": reverse("programs:indicator_list"), "headline": True}

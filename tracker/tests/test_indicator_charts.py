@@ -47,7 +47,7 @@ def test_a_program_page_draws_its_indicators_above_its_figures(client, make_prog
     series(make_indicator, make_outcome, make_source, program=other, name="别的指标")
 
     html = page(client, program.get_absolute_url())
-    assert small_charts(html) == [more.name, fewer.name]  # the one with the most values first
+    assert small_charts(html) == [more.name, fewer.name]  # the longest series first
     assert f'href="{more.get_absolute_url()}"' in html
     figures = html[html.index('id="h-figures"'):]
     assert figures.index("chart-small") < figures.index('<table class="data')  # above the flat table
@@ -89,17 +89,21 @@ def test_past_the_limit_the_page_links_to_the_filtered_list(client, make_program
     assert f'href="/indicators/?program={program.slug}"' in html
 
 
-def test_the_home_page_shows_the_series_with_the_most_values(client, make_program, make_indicator, make_outcome,
-                                                              make_source):
+def test_the_home_page_shows_the_longest_series(client, make_program, make_indicator, make_outcome, make_source):
     from programs.templatetags.indicators import HEADLINE_LIMIT
 
     program = make_program()
     names = [series(make_indicator, make_outcome, make_source, values=range(1, n + 3), program=program).name
              for n in range(HEADLINE_LIMIT + 1)]
     series(make_indicator, make_outcome, make_source, values=(5,), program=program, name="只有一个值")
+    repeated = series(make_indicator, make_outcome, make_source, values=(7,), program=program, name="一再重复")
+    for _ in range(10):  # ten articles print the same figure for the same date: many values, one point
+        make_outcome(indicator=repeated, program=program, metric="捐款", value=Decimal(7), unit="元",
+                     value_printed="7元", quote="捐款7元", period_end=datetime.date(2018, 1, 1),
+                     period_end_precision="year")
 
     html = page(client, "/")
-    assert small_charts(html) == names[::-1][:HEADLINE_LIMIT]  # the most values first, a single value is no line
+    assert small_charts(html) == names[::-1][:HEADLINE_LIMIT]  # the most dates first; one date is no line
     assert "Headline series" in html and 'href="/indicators/"' in html
     assert "Headline series" not in page(client, "/?q=捐款")  # a search shows matches instead
 
