@@ -35,8 +35,9 @@ def test_program_page_links_everything_around_it(client, world):
 
 def test_program_chart_is_svg_with_the_numbers_in_a_table(client, world):
     html = page(client, "/programs/dianshangtuopin/")
-    assert html.count('<svg class="chart"') == 1  # 销售额 at two dates; no chart for single figures
-    start = html.index('<svg class="chart"')
+    # one metric chart: 销售额 at two dates, none for single figures (indicator charts: test_indicator_charts.py)
+    assert html.count('<figure class="chart-figure">') == 1
+    start = html.index('<svg class="chart"', html.index('<figure class="chart-figure">'))
     svg = html[start:html.index("</svg>", start)]
     assert "<polyline" in svg and svg.count("<circle") == 2 and "<script" not in svg
     assert "<td class=\"num\">1000000</td>" in html and "<td class=\"num\">3000000</td>" in html
