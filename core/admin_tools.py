@@ -38,7 +38,7 @@ from import_export.forms import ImportForm, SelectableFieldsExportForm
 from import_export.tmp_storages import CacheStorage
 from simple_history.admin import SimpleHistoryAdmin
 
-from core.importing import DecimalTextWidget, StaleRecordError, save_if_unchanged
+from core.importing import DecimalTextWidget, StaleRecordError, save_if_unchanged, translate_message
 from core.records import Record, format_partial_date, parse_partial_date
 from core.search import search
 
@@ -438,7 +438,7 @@ class PartialDateFormField(forms.CharField):
         try:
             return parse_partial_date(text)
         except ValueError as exc:
-            raise ValidationError(str(exc), code="invalid") from None
+            raise ValidationError(translate_message(exc), code="invalid") from None
 
 
 class RecordForm(forms.ModelForm):

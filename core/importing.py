@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+import functools
 import re
 from collections import defaultdict
 from decimal import Decimal, InvalidOperation
@@ -43,6 +44,7 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import F, Prefetch
+from django.utils.translation import gettext, gettext_noop
 from import_export import fields as ie_fields
 from import_export import resources, widgets
 from import_export.instance_loaders import CachedInstanceLoader
@@ -53,6 +55,78 @@ from core.search import derived_columns
 SEPARATOR = "|"
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+# ---------------------------------------------------------------------------
+# The messages of an import
+#
+# Written in English: files, the command line (load_seeds --check, restore) and the tests read them so. The
+# admin shows each in the page's language: translate_message matches a message against IMPORT_MESSAGES and
+# translates it (the import pages' import_message filter, the partial-date box); gettext_noop marks them for
+# makemessages.
+
+FORMULA = gettext_noop("%(value)s is a spreadsheet formula; write it as '%(text)s if it is meant as text")
+NOT_A_SLUG = gettext_noop("%(value)s is not a slug (lowercase letters, digits and hyphens)")
+NOT_ONE_OF = gettext_noop("%(value)s is not one of: %(choices)s")
+NOT_A_NUMBER = gettext_noop("%(value)s is not a number")
+NOT_A_WHOLE_NUMBER = gettext_noop("%(value)s is not a whole number")
+UNKNOWN = gettext_noop("unknown %(label)s %(key)s")
+UNKNOWN_CHOICE = gettext_noop("unknown %(label)s %(key)s (one of: %(choices)s)")
+AMBIGUOUS = gettext_noop("ambiguous %(label)s %(key)s: it could be %(slugs)s; use the slug")
+STALE_FILE = gettext_noop("someone else changed this record since this file was exported (the file has version "
+                          "%(file)s, the database has version %(database)s)")
+MISSING_COLUMNS = gettext_noop("the file lacks the required column(s) %(missing)s; the columns are: %(columns)s")
+LINE = gettext_noop("line %(line)s")
+EMPTY_SLUG = gettext_noop("the slug is empty")
+DUPLICATE_SLUG = gettext_noop("the slug %(key)s appears more than once in this file (%(places)s)")
+REQUIRED = gettext_noop("%(field)s is required")
+NOT_A_DATE = gettext_noop("not a date: %(value)s (expected YYYY, YYYY-MM or YYYY-MM-DD)")
+NO_SUCH_DATE = gettext_noop("not a date: %(value)s (there is no such month or day)")
+IMPORT_MESSAGES = (FORMULA, NOT_A_SLUG, NOT_ONE_OF, NOT_A_NUMBER, NOT_A_WHOLE_NUMBER, UNKNOWN_CHOICE, UNKNOWN,
+                   AMBIGUOUS, STALE_FILE, MISSING_COLUMNS, LINE, EMPTY_SLUG, DUPLICATE_SLUG, REQUIRED, NOT_A_DATE,
+                   NO_SUCH_DATE)
+
+
+def _pattern(msgid: str) -> re.Pattern:
+    parts = re.split(r"%\((\w+)\)s", msgid)  # text, name, text, name, …, text
+    # a value never spans "; ", which joins messages
+    regex = "".join(re.escape(part) if index % 2 == 0 else f"(?P<{part}>(?:(?!; ).)+?)"
+                    for index, part in enumerate(parts))
+    return re.compile(regex, re.S)
+
+
+@functools.cache
+def _patterns():
+    return [(msgid, _pattern(msgid)) for msgid in IMPORT_MESSAGES]
+
+
+def _translate_one(text: str):
+    for msgid, pattern in _patterns():
+        match = pattern.fullmatch(text)
+        if match:
+            values = match.groupdict()
+            for name in ("label", "field"):  # a model's or field's code name ("fund"): its verbose name's msgid
+                if name in values:
+                    values[name] = gettext(values[name])
+            if "places" in values:  # "line 2, line 3"
+                values["places"] = "、".join(_translate_one(place) or place for place in values["places"].split(", "))
+            return gettext(msgid) % values
+    return None
+
+
+def translate_message(text) -> str:
+    """A message of an import (one of IMPORT_MESSAGES, written in English) in the active language; messages
+    joined by "; " one by one; any other text unchanged (a rule's message is translated where it is made)."""
+    text = str(text)
+    whole = _translate_one(text)
+    if whole is not None:
+        return whole
+    parts = text.split("; ")
+    for cut in range(len(parts) - 1, 0, -1):  # the longest leading run that is one message
+        head = _translate_one("; ".join(parts[:cut]))
+        if head is not None:
+            return f"{head}; {translate_message('; '.join(parts[cut:]))}"
+    return text
 
 
 # ---------------------------------------------------------------------------
@@ -94,9 +168,7 @@ def cell_text(value, strict=True) -> str:
         return value.isoformat()
     text = str(value)
     if strict and text.startswith(("=", "+", "-", "@")) and not PLAIN_NUMBER.match(text.strip()):
-        raise ValueError(
-            f"{text[:30]!r} is a spreadsheet formula; write it as '{text[:30]} if it is meant as text"
-        )
+        raise ValueError(FORMULA % {"value": repr(text[:30]), "text": text[:30]})
     return unescape_formula(text)
 
 
@@ -130,7 +202,7 @@ class KeyWidget(TextWidget):
     def clean(self, value, row=None, **kwargs):
         text = cell_text(value).strip()
         if text and not SLUG_RE.match(text):
-            raise ValueError(f"{text!r} is not a slug (lowercase letters, digits and hyphens)")
+            raise ValueError(NOT_A_SLUG % {"value": repr(text)})
         return text
 
 
@@ -157,7 +229,7 @@ class ChoiceWidget(TextWidget):
         if not text:
             return self.default
         if text not in self.codes:
-            raise ValueError(f"{text!r} is not one of: {', '.join(self.codes)}")
+            raise ValueError(NOT_ONE_OF % {"value": repr(text), "choices": ", ".join(self.codes)})
         return text
 
 
@@ -175,9 +247,9 @@ class DecimalTextWidget(TextWidget):
         try:
             number = Decimal(text)
         except InvalidOperation:
-            raise ValueError(f"{cell_text(value)!r} is not a number") from None
+            raise ValueError(NOT_A_NUMBER % {"value": repr(cell_text(value))}) from None
         if not number.is_finite():
-            raise ValueError(f"{cell_text(value)!r} is not a number")
+            raise ValueError(NOT_A_NUMBER % {"value": repr(cell_text(value))})
         return number
 
     def render(self, value, obj=None, **kwargs):
@@ -192,7 +264,7 @@ class IntegerTextWidget(TextWidget):
         if not text:
             return None
         if not re.fullmatch(r"[+-]?\d+", text):
-            raise ValueError(f"{text!r} is not a whole number")
+            raise ValueError(NOT_A_WHOLE_NUMBER % {"value": repr(text)})
         return int(text)
 
 
@@ -293,10 +365,10 @@ class SlugForeignKeyWidget(widgets.ForeignKeyWidget):
                 and scope in (getattr(c, self.narrow_by).slug, str(getattr(c, self.narrow_by)))
             ]
         if not candidates:
-            raise ValueError(f"unknown {self.label} {key!r}")
+            raise ValueError(UNKNOWN % {"label": self.label, "key": repr(key)})
         if len(candidates) > 1:
             slugs = ", ".join(sorted(c.slug for c in candidates))
-            raise ValueError(f"ambiguous {self.label} {key!r}: it could be {slugs}; use the slug")
+            raise ValueError(AMBIGUOUS % {"label": self.label, "key": repr(key), "slugs": slugs})
         return candidates[0]
 
     def clean(self, value, row=None, **kwargs):
@@ -387,10 +459,7 @@ class VersionField(TextField):
         if version is None or instance.pk is None:
             return  # a new row, or a file that does not say which version it edits
         if version != instance.version:
-            raise ValueError(
-                f"someone else changed this record since this file was exported "
-                f"(the file has version {version}, the database has version {instance.version})"
-            )
+            raise ValueError(STALE_FILE % {"file": version, "database": instance.version})
 
 
 class StaleRecordError(Exception):
@@ -552,10 +621,8 @@ class RecordResource(resources.ModelResource):
         dataset.headers = headers
         missing = [c for c in self.required_columns if c not in headers]
         if missing:
-            raise ValueError(
-                f"the file lacks the required column(s) {', '.join(missing)}; "
-                f"the columns are: {', '.join(self.get_export_headers())}"
-            )
+            raise ValueError(MISSING_COLUMNS % {"missing": ", ".join(missing),
+                                                "columns": ", ".join(self.get_export_headers())})
         # A slug twice in one file would make the second row silently win.
         self._duplicates = {}
         index = headers.index("slug")
@@ -571,16 +638,16 @@ class RecordResource(resources.ModelResource):
         lines = getattr(self, "_lines", None)
         if lines and row_number and 1 <= row_number <= len(lines):
             found = lines[row_number - 1]
-            return f"line {found}" if isinstance(found, int) else str(found)
-        return f"line {row_number + 1}" if row_number else ""
+            return LINE % {"line": found} if isinstance(found, int) else str(found)
+        return LINE % {"line": row_number + 1} if row_number else ""
 
     def before_import_row(self, row, **kwargs):
         key = cell_text(row.get("slug"), strict=False).strip()
         if not key:
-            raise ValidationError({"slug": "the slug is empty"})
+            raise ValidationError({"slug": EMPTY_SLUG})
         if key in getattr(self, "_duplicates", {}):
             places = ", ".join(self._duplicates[key])
-            raise ValidationError({"slug": f"the slug {key!r} appears more than once in this file ({places})"})
+            raise ValidationError({"slug": DUPLICATE_SLUG % {"key": repr(key), "places": places}})
 
     def after_import(self, dataset, result, **kwargs):
         super().after_import(dataset, result, **kwargs)
@@ -656,7 +723,7 @@ class RecordResource(resources.ModelResource):
         exclude = set(errors) | {f.name for f in relations}
         for field in relations:
             if field.name not in errors and not field.null and getattr(instance, field.attname) is None:
-                errors[field.name] = ValidationError(f"{field.name} is required", code="required")
+                errors[field.name] = ValidationError(REQUIRED % {"field": field.name}, code="required")
         try:
             instance.clean_fields(exclude=exclude)
         except ValidationError as exc:

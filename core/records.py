@@ -92,6 +92,7 @@ def parse_partial_date(text) -> tuple[datetime.date | None, str]:
         return None, ""
     match = PARTIAL_DATE_RE.match(text)
     if not match:
+        # the wordings are core.importing's NOT_A_DATE and NO_SUCH_DATE (the admin translates them from there)
         raise ValueError(f"not a date: {text!r} (expected YYYY, YYYY-MM or YYYY-MM-DD)")
     year, month, day = match.groups()
     try:
@@ -100,8 +101,8 @@ def parse_partial_date(text) -> tuple[datetime.date | None, str]:
         if month:
             return datetime.date(int(year), int(month), 1), Precision.MONTH
         return datetime.date(int(year), 1, 1), Precision.YEAR
-    except ValueError as exc:
-        raise ValueError(f"not a date: {text!r} ({exc})") from None
+    except ValueError:
+        raise ValueError(f"not a date: {text!r} (there is no such month or day)") from None
 
 
 def precision_field(verbose_name):

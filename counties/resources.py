@@ -11,6 +11,8 @@ from import_export import fields as ie_fields
 
 from core.importing import (
     SEPARATOR,
+    UNKNOWN,
+    UNKNOWN_CHOICE,
     DecimalTextWidget,
     RecordResource,
     SlugForeignKeyWidget,
@@ -64,12 +66,13 @@ class DesignationsWidget(TextWidget):
         for item in split_list(value):
             code, _, source = (part.strip() for part in item.partition(":"))
             if code not in codes:
-                problems.append(f"unknown designation {code!r} (one of: {', '.join(Designation.values)})")
+                problems.append(UNKNOWN_CHOICE % {"label": "designation", "key": repr(code),
+                                                  "choices": ", ".join(Designation.values)})
                 continue
             items.append((code, source))
         sources = {s for _, s in items if s}
         known = set(Source._base_manager.filter(slug__in=sources).values_list("slug", flat=True)) if sources else set()
-        problems += [f"unknown source {s!r}" for s in sorted(sources - known)]
+        problems += [UNKNOWN % {"label": "source", "key": repr(s)} for s in sorted(sources - known)]
         if problems:
             raise ValueError("; ".join(problems))
         return tuple(sorted(set(items)))

@@ -1,4 +1,5 @@
-"""Filters for admin pages: a field or a file's column named as the forms name it, in the page's language."""
+"""Filters for admin pages: a field or a file's column named as the forms name it, and an import's messages, in
+the page's language."""
 
 from django import template
 from django.core.exceptions import FieldDoesNotExist
@@ -17,3 +18,12 @@ def field_label(name, opts):
         return name
     verbose = getattr(field, "verbose_name", None) or field.related_model._meta.verbose_name_plural
     return capfirst(verbose)
+
+
+
+@register.filter
+def import_message(text):
+    """``{{ problem.message|import_message }}``: a message of an import (core.importing.translate_message)."""
+    from core.importing import translate_message
+
+    return translate_message(text)

@@ -144,8 +144,9 @@ BOOLEAN_ICON = re.compile(r"/admin/img/icon-(yes|no|unknown)\.svg$")
 
 
 class ReadText(HTMLParser):
-    """The texts of a page a reader meets: text nodes and read attributes, outside code and outside
-    anything marked as another language (``lang="en"``: the language switch's "English")."""
+    """The texts of a page a reader meets: text nodes and read attributes, outside code, outside anything
+    marked as another language (``lang="en"``: the language switch's "English") and outside data marked
+    ``translate="no"`` (an import preview's cells, the file's codes such as ``simplified``)."""
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
@@ -159,7 +160,8 @@ class ReadText(HTMLParser):
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         lang = (attrs.get("lang") or "").lower()
-        skipped = self.skipped or tag in CODE_TAGS or bool(lang and not lang.startswith("zh"))
+        skipped = (self.skipped or tag in CODE_TAGS or bool(lang and not lang.startswith("zh"))
+                   or attrs.get("translate") == "no")  # data as the file has it (an import's preview)
         if not skipped:
             for name in READ_ATTRIBUTES & attrs.keys():
                 if name == "alt" and BOOLEAN_ICON.search(attrs.get("src") or ""):
@@ -238,7 +240,8 @@ def test_the_english_detector_finds_msgids_phrases_and_words_but_not_code_or_oth
     </head><body><h1>Search every list</h1><p>Matches for 扶贫</p><input type="submit" value="Save and continue">
     <a title="View site">站点</a><th>Teapot</th><p>slug-like-data 2019</p><pre>curl https://x/?format=json</pre>
     <option lang="en">English</option><p>项目</p><code>Not Chinese at all</code><p>Excel</p><p>Historical 县</p>
-    <img src="/static/admin/img/icon-yes.svg" alt="True"><img src="/static/x.svg" alt="True"></body></html>"""
+    <img src="/static/admin/img/icon-yes.svg" alt="True"><img src="/static/x.svg" alt="True">
+    <td translate="no">simplified</td><td>simplified</td></body></html>"""
     found = english_left(page)
     assert found == [
         "English: Programs of the fund",
@@ -249,6 +252,7 @@ def test_the_english_detector_finds_msgids_phrases_and_words_but_not_code_or_oth
         "English: Teapot",
         "English: Historical 县",
         "English: True",
+        "msgid: simplified",
     ]
     assert english_left('<p lang="zh-Hans">项目</p><p>CSV UTF-8</p><td>dianshangtuopin</td>') == []
 
@@ -356,6 +360,54 @@ def test_every_admin_import_step_reads_in_chinese(zh_admin):
         assert_chinese(broken, f"{model._meta.label} import of a broken file")
         garbage = upload(zh_admin, model, b"\x00\x01binary")
         assert_chinese(garbage, f"{model._meta.label} import of a binary file")
+
+
+def test_an_import_with_row_errors_lists_them_in_chinese(zh_admin):
+    """A file with a bad number, an unknown reference, a stale version, a formula and a slug twice: every
+    problem is listed in Chinese (the messages are English in core.importing; the admin translates them)."""
+    import csv
+    import html
+    import io
+
+    from django.apps import apps
+
+    Outcome = apps.get_model("programs.Outcome")
+    rows = list(csv.reader(io.StringIO(export(zh_admin, Outcome).content.decode("utf-8-sig"))))
+    header, first, second = rows[0], rows[1], rows[2]
+    twice = [first, second[:]]
+    twice[1][header.index("slug")] = first[header.index("slug")]
+    response = upload(zh_admin, Outcome, csv_bytes(header, twice))
+    assert_chinese(response, "an import with a slug twice")
+    assert "在此文件中出现了不止一次(第 2 行、第 3 行)" in html.unescape(response.content.decode())
+    first[header.index("value")] = "三千x"
+    first[header.index("county")] = "nowhere-xian"
+    second[header.index("version")] = "99"
+    second[header.index("period_start")] = "2019-13"
+    response = upload(zh_admin, Outcome, csv_bytes(header, [first, second]))
+    assert_chinese(response, "an import with row errors")
+    page = html.unescape(response.content.decode())
+    for text in ("'三千x' 不是数字", "未知的县 'nowhere-xian'", "导出此文件之后,有人修改了这条记录", "第 3 行",
+                 "'2019-13' 不是日期"):
+        assert text in page, text
+
+
+@pytest.mark.parametrize(("english", "chinese"), [
+    ("'三千x' is not a number", "'三千x' 不是数字"),
+    ("unknown fund 'x'; unknown fund 'y'", "未知的基金 'x'; 未知的基金 'y'"),
+    ("ambiguous prefecture '城关镇': it could be a, b; use the slug; unknown source 's'",
+     "地区 '城关镇' 有歧义:可能是 a, b;请用 slug; 未知的来源 's'"),
+    ("line 7", "第 7 行"),
+    ("a rule's own message", "a rule's own message"),
+])
+def test_import_messages_are_shown_in_the_pages_language(english, chinese):
+    from django.utils import translation
+
+    from core.templatetags.admin_text import import_message
+
+    with translation.override("zh-hans"):
+        assert import_message(english) == chinese
+    with translation.override("en"):
+        assert import_message(english) == english
 
 
 def test_the_login_pages_and_lockouts_read_in_chinese(client, django_user_model, settings):
