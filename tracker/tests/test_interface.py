@@ -331,10 +331,22 @@ def assert_chinese(response, url):
     assert not found, "English on a Chinese page:\n" + "\n".join(found)
 
 
+def admin_screens_outside_the_site() -> list[str]:
+    """The staff screens under /admin/ that are not admin.site's own (the article intake), without arguments."""
+    urls = []
+    for entry in get_resolver().url_patterns:
+        route = str(entry.pattern)
+        if isinstance(entry, URLResolver) and route.startswith("admin/") and entry.app_name != "admin":
+            urls += [f"/{route}{pattern.pattern}" for pattern in entry.url_patterns
+                     if isinstance(pattern, URLPattern) and not pattern.pattern.regex.groups]
+    return urls
+
+
 def test_every_admin_page_reads_in_chinese(zh_admin, rf):
     request = rf.get("/admin/")
     request.user = zh_admin.user
     urls = [reverse("admin:index"), reverse("admin:password_change"), reverse("admin:password_change_done")]
+    urls += admin_screens_outside_the_site()  # the article intake's first screen …
     urls += [reverse("admin:app_list", args=[label])
              for label in sorted({model._meta.app_label for model in admin.site._registry})]
     for model, model_admin in admin.site._registry.items():
