@@ -103,6 +103,9 @@ METRICS = [
     ("开设网店", "开设网店", "家", (5, 2000), ""),
     ("农产品销售额", "农产品销售额达", "元", (11, 99), "亿"),
 ]
+# What each metric's indicator counts (programs.models.Quantity)
+QUANTITIES = {"培训人数": "people", "带动销售额": "money", "覆盖行政村": "villages", "惠及人次": "person-times",
+              "投入资金": "money", "新增就业岗位": "count", "开设网店": "count", "农产品销售额": "money"}
 QUALIFIERS = ["", "", "", "超过", "近", "约", "累计"]
 MULTIPLIER = {"": 1, "万": 10_000, "亿": 100_000_000}
 
@@ -170,7 +173,7 @@ def foreign_records() -> dict[str, int]:
     """Records that are neither generated (``demo-`` slug) nor seed records, counted per model."""
     from counties.models import County, Prefecture, Province
     from envoys.models import Envoy, Posting
-    from programs.models import Fund, Organization, Outcome, Program, Source
+    from programs.models import Fund, Indicator, Organization, Outcome, Program, Source
     from core.seeding import SEEDS_DIR
     from tracker.seeding import read_seeds
 
@@ -178,7 +181,7 @@ def foreign_records() -> dict[str, int]:
     kinds = {
         "sources": Source, "provinces": Province, "prefectures": Prefecture, "counties": County,
         "funds": Fund, "organizations": Organization, "programs": Program, "envoys": Envoy,
-        "postings": Posting, "outcomes": Outcome,
+        "postings": Posting, "outcomes": Outcome, "indicators": Indicator,
     }
     found = {}
     for kind, model in kinds.items():
@@ -465,7 +468,7 @@ class _Generator:
         self.write(Organization, self.organizations)
 
     def programs_sources_outcomes(self):
-        from programs.models import Outcome, Program, Source
+        from programs.models import Indicator, Outcome, Program, Source
 
         rng, texts = self.rng, self.texts
         per_source = 50
@@ -514,8 +517,13 @@ class _Generator:
             plans.append((index, program_id, county, organization, name_fragments, start_year))
             program_id += 1
 
-        # Articles: each reports on ~50 programs, two sentences each; the figures quote them.
+        # Articles: each reports on ~50 programs, two sentences each; the figures quote them. A program's first
+        # figure is its county's: the county's figures of one metric are one indicator's series (about five
+        # values each; where two articles give one year different values, it is disputed).
         sources, outcomes = [], []
+        indicators, indicator_of = [], {}
+        indicator_names = set(Indicator.objects.values_list("name", flat=True))
+        indicator_id = self.next_id(Indicator)
         county_links, org_links, source_links = [], [], []
         for first in range(0, len(plans), per_source):
             group = plans[first:first + per_source]
@@ -544,7 +552,31 @@ class _Generator:
                     quotes.append((sentences[-1], norm_sentences[-1]))
                 for j, (metric, _verb, unit, value, printed, qualifier, _word) in enumerate(figures):
                     quote, norm_quote = quotes[0] if j < 3 else quotes[1]
+                    indicator = None
+                    if j == 0:
+                        indicator = indicator_of.get((county.pk, metric))
+                        if indicator is None:
+                            indicator = indicator_of[county.pk, metric] = indicator_id
+                            indicator_id += 1
+                            place = list(self.county_stems[county.name])
+                            words = [*place, metric]
+                            # county names repeat across prefectures; an indicator's name is unique
+                            if "".join(words) in indicator_names:
+                                words = [*place, metric, "（", county.prefecture.name, "）"]
+                            k = 2
+                            while "".join(words) in indicator_names:
+                                words = [*place, metric, "（", county.prefecture.name, str(k), "）"]
+                                k += 1
+                            indicator_names.add("".join(words))
+                            indicators.append({
+                                "id": indicator, "name": "".join(words), "quantity": QUANTITIES[metric],
+                                "base_unit": unit, "units": unit, "county_id": county.pk,
+                                "slug": self.unique_slug(f"{DEMO_PREFIX}{_slugpart(texts.pinyin(place))}"
+                                                         f"-{_slugpart(texts.pinyin([metric]))}"),
+                                "search_text": texts.search_text([words], words),
+                            })
                     outcomes.append({
+                        "indicator_id": indicator,
                         "metric": metric, "kind": "result", "value": value, "unit": unit, "value_printed": printed,
                         "qualifier": qualifier, "period_end": datetime.date(start_year if j < 3 else year, 1, 1),
                         "period_end_precision": "year", "program_id": pid,
@@ -574,13 +606,14 @@ class _Generator:
             source_id += 1
         self.insert(Source, sources, with_id=True)
         self.insert(Program, programs, with_id=True)
+        self.insert(Indicator, indicators, with_id=True)
         self.insert(Outcome, outcomes)
         self.insert(Program.counties.through, county_links, label="program counties")
         self.insert(Program.organizations.through, org_links, label="program organizations")
         self.insert(Program.sources.through, source_links, label="program sources")
         self.source_ids = [row["id"] for row in sources]
         with connection.cursor() as cursor:
-            for sql in connection.ops.sequence_reset_sql(no_style(), [Program, Source]):
+            for sql in connection.ops.sequence_reset_sql(no_style(), [Program, Source, Indicator]):
                 cursor.execute(sql)
 
     def envoys(self):
@@ -633,4 +666,5 @@ def _batch_size(model) -> int:
 
 def expected_total(programs: int) -> int:
     """A rough count of the rows ``generate_demo`` writes, for the progress bar."""
-    return programs * 11 + max(5, min(5000, programs // 20)) * 3 + max(12, min(2500, programs // 40)) * 3
+    counties = max(12, min(2500, programs // 40))
+    return programs * 11 + max(5, min(5000, programs // 20)) * 3 + counties * 3 + min(programs, counties * 8)

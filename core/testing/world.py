@@ -119,16 +119,23 @@ def build_world() -> dict:
     w["program"].sources.add(w["source"])
     w["program"].organizations.add(w["taoda"])
 
+    # An indicator: 普安's sales, followed over two years
+    w["indicator"] = _maker("programs.Indicator")(
+        name="普安电商销售额", slug="puan-dianshang-xiaoshoue", quantity="money", base_unit="元", units="元",
+        program=w["dianshang"], county=w["puan"], aliases="普安銷售額",
+    )
+    w["indicator"].sources.set([w["s1"]])
+
     # Figures
     w["sales2019"] = make_outcome(
         slug="puan-sales-2019", metric="销售额", value=Decimal("1000000"), unit="元", value_printed="100万元",
         period_end=datetime.date(2019, 1, 1), period_end_precision="year", program=w["dianshang"],
-        county=w["puan"], source=w["s1"], quote="2019年销售额达到100万元",
+        county=w["puan"], source=w["s1"], quote="2019年销售额达到100万元", indicator=w["indicator"],
     )
     w["sales2020"] = make_outcome(
         slug="puan-sales-2020", metric="销售额", value=Decimal("3000000"), unit="元", value_printed="300万元",
         period_end=datetime.date(2020, 1, 1), period_end_precision="year", program=w["dianshang"],
-        county=w["puan"], source=w["s1"], quote="到2020年,普安县的销售额达到300万元",
+        county=w["puan"], source=w["s1"], quote="到2020年,普安县的销售额达到300万元", indicator=w["indicator"],
     )
     w["teachers"] = make_outcome(
         slug="jiaoyu-teachers", metric="培训教师", value=Decimal("500"), unit="名", value_printed="500名",

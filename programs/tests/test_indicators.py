@@ -20,9 +20,8 @@ from core.seeding import SEEDS_DIR
 from core.testing.admin import csv_bytes, db_dump, problems, upload
 from core.testing.world import html_slugs
 from programs.models import Indicator, Outcome
-from programs.resources import OutcomeResource
+from programs.resources import IndicatorResource, OutcomeResource
 from programs.services import read_series
-from tracker.seeding import load_seeds
 
 DONATIONS = "dingliangzhuxiangmujuankuan"  # 顶梁柱项目捐款
 TERM = "tuopintepaiyuangongzuoshixian"  # 脱贫特派员工作时限: 一年 (001) and 兩年 (004), both of 2019
@@ -31,7 +30,7 @@ COMMITMENT = "alibabatuopinjijinchengnuotouru"  # the 100亿 commitment, printed
 
 @pytest.fixture
 def seeded(db):
-    load_seeds()
+    call_command("load_seeds", stdout=io.StringIO())
 
 
 def page(client, url, language="en"):
@@ -65,6 +64,14 @@ def test_the_dingliangzhu_donations_are_one_series_in_yuan_from_several_articles
     heights = [float(y) for y in re.findall(r'<circle class="chart-point" cx="[\d.]+" cy="([\d.]+)"', svg)]
     assert heights == sorted(heights, reverse=True)
     assert "<script" not in html.split("</header>", 1)[1]
+
+
+def test_the_indicator_columns_are_the_keys_of_the_seed_file():
+    rows = yaml.safe_load((SEEDS_DIR / "data" / "indicators.yaml").read_text(encoding="utf-8"))
+    columns = IndicatorResource().get_export_headers()
+    assert columns == ["slug", "name", "aliases", "quantity", "base_unit", "units", "fund", "program", "county",
+                       "description", "sources", "version"]
+    assert all(list(row) == columns[:-1] for row in rows)
 
 
 def test_every_assigned_seed_figure_fits_its_indicator_and_loading_twice_changes_nothing(seeded, capsys):
@@ -332,12 +339,11 @@ def build(make_indicator, make_program, make_outcome, make_source, indicators, f
 
 
 def fetch(client, url):
-    """The response, read to the end and closed (a CSV export holds its slot until then)."""
+    """Get ``url`` and read it to the end (a CSV export holds its export slot until its last row is read)."""
     response = client.get(url)
     assert response.status_code == 200, url
     if response.streaming:
         b"".join(response.streaming_content)
-    response.close()
 
 
 def query_counts(client, urls):

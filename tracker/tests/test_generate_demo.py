@@ -9,13 +9,13 @@ from django.core.management.base import CommandError
 from core.search import build_search_text, search_tokens
 from counties.models import County, Prefecture, Province
 from envoys.models import Envoy, Posting
-from programs.models import Fund, Organization, Outcome, Program, Source
+from programs.models import Fund, Indicator, Organization, Outcome, Program, Source
 from programs.printed import value_agrees
 from tracker.demo import DEMO_PREFIX, generate_demo
 
 pytestmark = pytest.mark.django_db
 
-MODELS = [Province, Prefecture, County, Fund, Organization, Source, Program, Outcome, Envoy, Posting]
+MODELS = [Province, Prefecture, County, Fund, Organization, Source, Program, Indicator, Outcome, Envoy, Posting]
 
 
 def snapshot():
@@ -63,6 +63,11 @@ def test_rows_have_the_shape_of_the_real_data():
         assert outcome.quote and outcome.quote in outcome.source.text
         assert outcome.value_printed in outcome.quote
         assert value_agrees(outcome.value, outcome.value_printed, outcome.unit) is None, outcome.slug
+    # a county's figures of one metric are one indicator's series, in its unit
+    assert Indicator.objects.exists()
+    for outcome in Outcome.objects.filter(indicator__isnull=False).select_related("indicator"):
+        assert outcome.county_id == outcome.indicator.county_id and outcome.unit in outcome.indicator.unit_list
+        assert outcome.metric in outcome.indicator.name
 
 
 def test_search_text_of_bulk_rows_is_what_a_save_would_write():

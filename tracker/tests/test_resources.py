@@ -107,7 +107,7 @@ def test_columns_match_the_seed_keys():
     ]
     assert OutcomeResource().get_export_headers() == [
         "slug", "metric", "kind", "value", "unit", "value_printed", "qualifier", "period_start", "period_end",
-        "program", "fund", "county", "source", "quote", "note", "version",
+        "program", "fund", "county", "source", "quote", "note", "indicator", "version",
     ]
     assert CountyResource().get_export_headers()[:8] == [
         "slug", "name", "aliases", "kind", "prefecture", "province", "code", "note",

@@ -19,6 +19,7 @@ PAGES = [
     "/envoys/",
     "/sources/",
     "/programs/?format=json&q=县",
+    "/indicators/", "/indicators/?disputed=1&sort=-outcomes", "/indicators/?format=json&q=县",
 ]
 
 

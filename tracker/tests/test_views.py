@@ -136,7 +136,7 @@ def test_home_has_counts_largest_figures_search_and_links(client, world):
         assert f'href="{path}"' in html
     counts = dict(re.findall(r'<a href="(/[a-z]+/)"><span class="card-number">(\d+)</span>', html))
     assert counts == {"/programs/": "5", "/funds/": "2", "/counties/": "3", "/envoys/": "4", "/outcomes/": "7",
-                      "/sources/": "3"}
+                      "/sources/": "3", "/indicators/": "1"}
     assert 'name="q"' in html
     assert html.index("100亿元") < html.index("300万元") < html.index("100万元")  # largest first
     assert 'href="/sources/alibabatuopinjijindewunian/#quote-tuopin-commitment"' in html
@@ -265,7 +265,7 @@ EXPECTED_QUERIES = {
     # count, page, one per facet (+ prefetches where the page shows a to-many column)
     "/programs/": 2 + 7,
     "/funds/": 2 + 3,
-    "/outcomes/": 2 + 7,
+    "/outcomes/": 2 + 8,
     "/counties/": 2 + 1 + 4 + 1,  # and the map of every county of the filtered list
     "/envoys/": 2 + 1 + 3,
     "/sources/": 2 + 4,
