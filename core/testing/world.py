@@ -1,6 +1,6 @@
 """The one ``world`` every test that needs linked records uses: three counties in two provinces, five
-programs, seven figures, three sources, four envoys, built as the real data is (quotes verbatim in
-their articles, printed values in their quotes).
+programs, an indicator, seven figures, three sources, four envoys, built as the real data is (quotes
+verbatim in their articles, printed values in their quotes).
 
 Keys are short names (``w["puan"]``, ``w["dianshang"]``). The admin, import and backup tests edit one
 record of each type and name it by its type: ``w["program"]`` (热土计划), ``w["outcome"]``,
