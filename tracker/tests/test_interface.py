@@ -39,8 +39,8 @@ ZH = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}
 # The .po and .mo files
 
 
-def catalog(language="zh_Hans") -> polib.POFile:
-    return polib.pofile(str(LOCALE / language / "LC_MESSAGES" / "django.po"))
+def catalog(language="zh_Hans", domain="django") -> polib.POFile:
+    return polib.pofile(str(LOCALE / language / "LC_MESSAGES" / f"{domain}.po"))
 
 
 def test_every_msgid_has_a_chinese_translation_and_none_is_fuzzy():
@@ -99,14 +99,14 @@ def test_the_po_holds_every_msgid_of_the_sources(tmp_path):
     )
 
 
-@pytest.mark.parametrize("language", ["zh_Hans", "en"])
-def test_the_committed_mo_says_what_the_po_says(language):
+@pytest.mark.parametrize(("language", "domain"), [("zh_Hans", "django"), ("en", "django"), ("zh_Hans", "djangojs")])
+def test_the_committed_mo_says_what_the_po_says(language, domain):
     """The .mo files are committed (a machine without gettext runs on them) and compiled again by `make run`
     and the Dockerfile: the committed ones must not lag behind the .po."""
-    with open(LOCALE / language / "LC_MESSAGES" / "django.mo", "rb") as handle:
+    with open(LOCALE / language / "LC_MESSAGES" / f"{domain}.mo", "rb") as handle:
         compiled = gettext.GNUTranslations(handle)._catalog
     expected = {}
-    for entry in catalog(language):
+    for entry in catalog(language, domain):
         if entry.obsolete or "fuzzy" in entry.flags or not entry.translated():
             continue
         key = f"{entry.msgctxt}\x04{entry.msgid}" if entry.msgctxt else entry.msgid
@@ -117,7 +117,7 @@ def test_the_committed_mo_says_what_the_po_says(language):
             expected[key] = entry.msgstr
     compiled.pop("", None)  # the header
     assert compiled == expected, (
-        f"locale/{language}/LC_MESSAGES/django.mo is not the compiled .po: run "
+        f"locale/{language}/LC_MESSAGES/{domain}.mo is not the compiled .po: run "
         "`python manage.py compilemessages --ignore=.venv` and commit the .mo"
     )
 
@@ -420,6 +420,40 @@ def test_import_messages_are_shown_in_the_pages_language(english, chinese):
         assert import_message(english) == chinese
     with translation.override("en"):
         assert import_message(english) == english
+
+
+JS_CALL = re.compile(r"""\b(?P<function>gettext|ngettext|pgettext)\(\s*(?P<q>['"])(?P<first>(?:\\.|(?!(?P=q)).)*)(?P=q)"""
+                     r"""(?:\s*,\s*(?P<q2>['"])(?P<second>(?:\\.|(?!(?P=q2)).)*)(?P=q2))?""")
+
+
+def admin_javascript_msgids() -> set[str]:
+    """The texts Django's admin JavaScript asks its catalogue for (``"context\x04text"`` for pgettext)."""
+    import django
+
+    found = set()
+    for path in (Path(django.__file__).parent / "contrib/admin/static/admin/js").rglob("*.js"):
+        if "vendor" in path.parts:
+            continue
+        for call in JS_CALL.finditer(path.read_text(encoding="utf-8")):
+            first = call["first"].replace("\\'", "'").replace('\\"', '"')
+            if call["function"] == "pgettext":
+                found.add(f"{first}\x04{call['second']}")
+            else:
+                found.add(first)
+    return found
+
+
+def test_the_admins_javascript_reads_in_chinese(admin_client):
+    """The texts the admin's widgets write with JavaScript (the permission chooser's "Choose all %s", the
+    calendar's) come from /admin/jsi18n/: each has a Chinese text (Django's catalogue, or our djangojs.po)."""
+    import json
+
+    msgids = admin_javascript_msgids()
+    assert {"Choose all %s", "Remove selected %s", "Today"} <= msgids
+    body = admin_client.get("/admin/jsi18n/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    chinese = json.loads(re.search(r"const newcatalog = (\{.*?\});\n", body, re.S).group(1))
+    missing = sorted(msgid for msgid in msgids if not chinese.get(msgid))
+    assert not missing, f"the admin's JavaScript shows these in English: {missing}"
 
 
 def test_the_login_pages_and_lockouts_read_in_chinese(client, django_user_model, settings):
