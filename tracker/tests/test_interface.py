@@ -422,7 +422,8 @@ def test_import_messages_are_shown_in_the_pages_language(english, chinese):
         assert import_message(english) == english
 
 
-JS_CALL = re.compile(r"""\b(?P<function>gettext|ngettext|pgettext)\(\s*(?P<q>['"])(?P<first>(?:\\.|(?!(?P=q)).)*)(?P=q)"""
+JS_CALL = re.compile(r"""\b(?P<function>gettext|ngettext|pgettext)\(\s*"""
+                     r"""(?P<q>['"])(?P<first>(?:\\.|(?!(?P=q)).)*)(?P=q)"""
                      r"""(?:\s*,\s*(?P<q2>['"])(?P<second>(?:\\.|(?!(?P=q2)).)*)(?P=q2))?""")
 
 
