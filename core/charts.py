@@ -91,18 +91,21 @@ def series_chart(points, *, width: int = 640, height: int = 260, margin_left: in
     def y(value: Decimal) -> float:
         return round(bottom - (bottom - top) * float(value / peak), 1)
 
-    drawn, seen = [], {}
-    for point in points:
-        px, py = x(position(point.when, point.precision)), y(point.value)
-        # Points at one x (two articles on one date) take turns above and below, so labels do not overlap.
-        turn = seen.get(px, 0)
-        seen[px] = turn + 1
-        anchor = "start" if px - left < 40 else "end" if right - px < 40 else "middle"
+    xs = [x(position(p.when, p.precision)) for p in points]
+    drawn = []
+    for point, px in zip(points, xs, strict=True):
+        py = y(point.value)
+        if xs.count(px) > 1:
+            # Two articles on one date: each label beside its point, not above it, so they do not overlap.
+            anchor = "end" if right - px < 80 else "start"
+            label_x, label_y = round(px - 10 if anchor == "end" else px + 10, 1), round(py + 4, 1)
+        else:
+            anchor = "start" if px - left < 40 else "end" if right - px < 40 else "middle"
+            label_x, label_y = px, round(py - 10, 1)
         drawn.append({
             "x": px, "y": py, "label": point.label, "key": point.key, "marked": point.marked,
             "date": format_partial_date(point.when, point.precision), "anchor": anchor,
-            "label_x": px, "label_y": round(py - 10 if turn % 2 == 0 else py + 18, 1),
-            "box_x": round(px - 5, 1), "box_y": round(py - 5, 1),
+            "label_x": label_x, "label_y": label_y, "box_x": round(px - 5, 1), "box_y": round(py - 5, 1),
         })
     every = max(1, -(-span // 12))  # at most about twelve year labels
     x_ticks = [{"x": x(year), "label_x": x(year + 0.5), "label": str(year) if (year - first_year) % every == 0 else ""}

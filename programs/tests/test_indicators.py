@@ -402,3 +402,13 @@ def test_the_chart_marks_whole_years_starts_at_zero_and_ends_at_a_round_number()
     band = chart["x_ticks"][-1]
     assert chart["points"][-1]["x"] == band["label_x"] > band["x"]
     assert series_chart([]) is None
+
+
+def test_two_values_of_one_date_are_labelled_beside_their_points_not_on_each_other():
+    when = datetime.date(2019, 1, 1)
+    chart = series_chart([Point(when, "year", Decimal(1), "一年", marked=True),
+                          Point(when, "year", Decimal(2), "兩年", marked=True)])
+    one, two = chart["points"]
+    assert one["x"] == two["x"] and one["y"] > two["y"]
+    assert {p["anchor"] for p in (one, two)} == {"start"} and one["label_x"] == two["label_x"] == one["x"] + 10
+    assert all(p["marked"] for p in (one, two))
