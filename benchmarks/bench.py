@@ -207,9 +207,10 @@ def measure_download(client, path, pid, runs):
         sampler = RssSampler(pid)
         sampler.start()
         first = []
-        copy = open(OUT / "download.csv", "wb") if index == 0 else None  # the warm-up's file, to count rows
+        # the warm-up's file, to count rows; closed below, once the download ends
+        copy = open(OUT / "download.csv", "wb") if index == 0 else None  # noqa: SIM115
 
-        def sink(chunk):
+        def sink(chunk, first=first, copy=copy):
             if not first:
                 first.append(time.perf_counter())
             if copy:
@@ -559,7 +560,8 @@ def report(results) -> str:
                  f"SQLite {m['sqlite']}" + (f", PostgreSQL {m['postgresql']}" if m["postgresql"] else "")
                  + f"; load average {m['load_average_start'][0]:.1f} at the start, "
                  f"{results['load_average_end'][0]:.1f} at the end (other work on the machine makes figures "
-                 f"noisier). Project at {results['revision']}. Up to {results['runs']} timed requests per page (project / "
+                 f"noisier). Project at {results['revision']}. "
+                 f"Up to {results['runs']} timed requests per page (project / "
                  f"Datasette) after up to {results['warmup']} warm-up requests; a page slower than a second gets one "
                  f"warm-up and at least {MIN_RUNS} timed requests within about {PAGE_BUDGET_S} s.")
     datasette = results.get("datasette")
@@ -651,7 +653,8 @@ def main(argv=None):
     parser.add_argument("--programs", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=30, help="timed requests per page (default 30)")
     parser.add_argument("--warmup", type=int, default=3, help="warm-up requests per page (default 3)")
-    parser.add_argument("--csv-runs", type=int, default=3, help="timed full-CSV downloads (default 3, after one warm-up)")
+    parser.add_argument("--csv-runs", type=int, default=3,
+                        help="timed full-CSV downloads (default 3, after one warm-up)")
     parser.add_argument("--import-rows", type=int, default=10_000, help="outcome rows to import (0: skip)")
     parser.add_argument("--skip-generate", action="store_true", help="measure the data already generated")
     parser.add_argument("--only", choices=["sqlite", "postgresql"], help="one database only")

@@ -91,9 +91,8 @@ def import_csv(path, count):
 def analyze():
     """Planner statistics (and on PostgreSQL the visibility map, which index-only scans need) for the
     freshly generated tables, as autovacuum would soon gather them on PostgreSQL."""
-    from django.db import connection
-
     from django.core.cache import cache
+    from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute("VACUUM (ANALYZE)" if connection.vendor == "postgresql" else "ANALYZE")

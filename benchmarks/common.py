@@ -52,7 +52,9 @@ def check_port_free(port):
         try:
             sock.bind(("127.0.0.1", port))
         except OSError as exc:
-            raise BenchError(f"port {port} on 127.0.0.1 is busy ({exc}); stop what listens there or try again")
+            raise BenchError(
+                f"port {port} on 127.0.0.1 is busy ({exc}); stop what listens there or try again"
+            ) from exc
 
 
 def http_status(port, path, timeout=5) -> int:
@@ -73,7 +75,7 @@ class Server:
     def __init__(self, name, cmd, *, env, cwd, port, ready_path, log_path, ready_timeout=90):
         self.name, self.port, self.log_path = name, port, log_path
         check_port_free(port)
-        self.log_file = open(log_path, "w")
+        self.log_file = open(log_path, "w")  # noqa: SIM115 (open while the server runs; closed in stop())
         self.process = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=self.log_file, stderr=subprocess.STDOUT,
                                         start_new_session=True)
         self.pid = self.process.pid

@@ -109,8 +109,8 @@ def _stands_for_empty(candidate, outcome: dict, text: str) -> bool:
 def measure(seeds_dir: Path | None = None) -> list[Row]:
     """One row per seed article, in file order (Django must be set up: ``_setup_django``)."""
     from core.seeding import SEEDS_DIR
-    from tracker.seeding import read_seeds
     from tracker.proposer import propose
+    from tracker.seeding import read_seeds
 
     seeds = read_seeds(seeds_dir or SEEDS_DIR)
     known = known_from_seeds(seeds)

@@ -41,8 +41,7 @@ import urllib.parse
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from common import (ROOT, BenchError, Server, children, gunicorn_command, loopback_env, percentile, proc_stats,
-                    status_kb)
+from common import ROOT, BenchError, Server, children, gunicorn_command, loopback_env, percentile, proc_stats, status_kb
 
 PYTHON = sys.executable
 
@@ -376,7 +375,8 @@ def print_report(summary, args, wall):
     if args.exclude_shape:
         print(f"\nleft out: {', '.join(args.exclude_shape)}")
     print(f"\n{args.duration:g} s at {args.connections} connections (measured {wall:.1f} s), gunicorn "
-          f"{args.workers} × {args.worker_class}" + (f" × {args.threads} threads" if args.worker_class == "gthread" else ""))
+          f"{args.workers} × {args.worker_class}"
+          + (f" × {args.threads} threads" if args.worker_class == "gthread" else ""))
     print(f"{'kind':<8} {'requests':>9} {'req/s':>7} {'2xx':>8} {'429':>5} {'errors':>6} "
           f"{'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}")
     for kind, row in summary.items():
@@ -479,7 +479,7 @@ def main(argv=None) -> int:
     print(f"target (0 errors, p99 ≤ 500 ms): {'met' if met else 'missed'}")
     if args.json:
         args.json.write_text(json.dumps({
-            "when": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "when": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
             "arguments": {key: str(value) for key, value in vars(args).items()},
             "data": slugs["_counts"],

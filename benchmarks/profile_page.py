@@ -46,10 +46,7 @@ def main():
         if profiler:
             profiler.enable()
         response = client.get(args.path)
-        if response.streaming:
-            size = sum(len(chunk) for chunk in response.streaming_content)
-        else:
-            size = len(response.content)
+        size = sum(len(chunk) for chunk in response.streaming_content) if response.streaming else len(response.content)
         if profiler:
             profiler.disable()
         elapsed = time.perf_counter() - started

@@ -191,13 +191,15 @@ class TokensMatch(models.Func):
         # by the match set (read whole, then sorted): it walks the sort index instead and stops
         # after one page, testing each row against the match set.
         drive = "+" if self.common else ""
-        return f"{drive}{pk_sql} IN (SELECT rowid FROM {table} WHERE {table} MATCH %s)", (*pk_params, fts_match(self.needed))
+        sql = f"{drive}{pk_sql} IN (SELECT rowid FROM {table} WHERE {table} MATCH %s)"
+        return sql, (*pk_params, fts_match(self.needed))
 
     def as_postgresql(self, compiler, connection, **extra):
         tokens_sql, tokens_params = compiler.compile(self.source_expressions[1])
         # search_vector is the stored, generated column beside search_tokens (see ensure_index);
         # Django does not know it, so it is named through the compiled, aliased search_tokens.
-        vector_sql = tokens_sql.replace(connection.ops.quote_name("search_tokens"), connection.ops.quote_name("search_vector"))
+        quote = connection.ops.quote_name
+        vector_sql = tokens_sql.replace(quote("search_tokens"), quote("search_vector"))
         return f"{vector_sql} @@ (%s)::tsquery", (*tokens_params, tsquery(self.needed))
 
 

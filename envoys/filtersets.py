@@ -33,7 +33,10 @@ class EnvoyFilterSet(ListFilterSet):
 
 def envoys_with_postings():
     # The first county by name, as a subquery: no GROUP BY of every envoy's postings for one page.
-    first_county = Posting.objects.filter(envoy=OuterRef("pk"), county__isnull=False).order_by("county__name").values("county__name")[:1]
+    first_county = (
+        Posting.objects.filter(envoy=OuterRef("pk"), county__isnull=False)
+        .order_by("county__name").values("county__name")[:1]
+    )
     return Envoy.objects.annotate(first_county=Subquery(first_county)).prefetch_related(
         Prefetch("postings", queryset=Posting.objects.select_related("county").order_by("start", "pk"))
     )

@@ -2,10 +2,10 @@
 
 from collections import Counter
 
+from core.seeding import SeedRow, as_list, by_slug, dates, joined, text, upsert
 from counties.models import County
 from envoys.models import Envoy, Posting
 from programs.models import Organization, Source
-from core.seeding import SeedRow, as_list, by_slug, dates, joined, text, upsert
 
 
 def load_envoys(rows: list[SeedRow], *, counts: Counter) -> None:

@@ -55,18 +55,19 @@ def simplify(points, tolerance):
 
 
 def area(points) -> float:
-    return abs(sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(points, points[1:] + points[:1]))) / 2
+    return abs(sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(points, points[1:] + points[:1], strict=True))) / 2
 
 
 def main(path: str) -> None:
-    data = json.load(open(path, encoding="utf-8"))
+    with open(path, encoding="utf-8") as file:
+        data = json.load(file)
     provinces = []
     for feature in data["features"]:
         geometry, properties = feature["geometry"], feature["properties"]
         polygons = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
         offsets = geometry["encodeOffsets"] if geometry["type"] == "MultiPolygon" else [geometry["encodeOffsets"]]
         rings = []
-        for polygon, polygon_offsets in zip(polygons, offsets):
+        for polygon, polygon_offsets in zip(polygons, offsets, strict=True):
             outer = decode_ring(polygon[0], polygon_offsets[0])  # holes are left out: none shows at this scale
             rings.append(outer)
         rings.sort(key=area, reverse=True)

@@ -145,7 +145,7 @@ def export_all(*, directory) -> dict:
     manifest = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "files": files,
     }
     # Written last: a folder without a manifest is an unfinished backup, and import_all refuses it.
@@ -394,7 +394,7 @@ def restore_designation_quotes(dataset: tablib.Dataset) -> int:
 def restore_versions(part: Part, dataset: tablib.Dataset) -> None:
     """Each record gets back the version it had (a new row is saved as version 1)."""
     model = part.model
-    wanted = {slug: int(version) for slug, version in zip(dataset["slug"], dataset["version"]) if version}
+    wanted = {slug: int(version) for slug, version in zip(dataset["slug"], dataset["version"], strict=True) if version}
     changed = []
     for obj in model._base_manager.filter(slug__in=list(wanted)).only("pk", "slug", "version"):
         if obj.version != wanted[obj.slug]:
