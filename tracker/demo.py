@@ -86,7 +86,10 @@ ORG_KINDS = [("电商服务中心", "partner"), ("农业合作社", "partner"), 
              ("数字产业园", "company")]
 PUBLISHERS = ["人民网", "新华网", "澎湃新闻", "中国青年报", "浙江日报", "经济日报", "中国新闻网",
               "农民日报", "光明日报", "钱江晚报"]
-SURNAMES = "王李张刘陈杨黄吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔汤"
+SURNAMES = (
+    "王李张刘陈杨黄吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢"
+    "姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔汤"
+)
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建文辉鹏斌宇浩凯健俊帆帅旭宁琳晨晶欣雪梅琴云飞鑫波"
 NICKNAMES = ["小龙", "阿星", "青松", "老牛", "县长", "山鹰", "石头", "大树", "小鱼", "向阳"]
 ROLES = [("tepaiyuan", 5), ("cunxiaoer", 3), ("peixun", 1), ("yuangong", 1)]
@@ -171,10 +174,10 @@ def _slugpart(pinyin: str) -> str:
 
 def foreign_records() -> dict[str, int]:
     """Records that are neither generated (``demo-`` slug) nor seed records, counted per model."""
+    from core.seeding import SEEDS_DIR
     from counties.models import County, Prefecture, Province
     from envoys.models import Envoy, Posting
     from programs.models import Fund, Indicator, Organization, Outcome, Program, Source
-    from core.seeding import SEEDS_DIR
     from tracker.seeding import read_seeds
 
     seeds = read_seeds(SEEDS_DIR)
@@ -241,30 +244,29 @@ def generate_demo(*, programs: int, seed: int = 1, force: bool = False, progress
     # SQLite checks every foreign key of every inserted row as it goes; the generator's keys are
     # right by construction, so they are checked once at the end instead (any violation raises
     # and the transaction rolls back). PostgreSQL defers its checks to the commit anyway.
-    with connection.constraint_checks_disabled():
-        with transaction.atomic(), translation.override("en"):
-            if connection.vendor == "sqlite":
-                with connection.cursor() as cursor:  # a bigger page cache for this connection's big writes
-                    cursor.execute("PRAGMA cache_size = -262144")
-            elif connection.vendor == "postgresql":
-                with connection.cursor() as cursor:  # deleting a previous run can outlast a page's timeout
-                    cursor.execute("SET LOCAL statement_timeout = 0")
-            # FTS5 indexes a table several times faster in one rebuild than row by row through its
-            # triggers: the SQLite search index is taken down for the bulk writes and built again
-            # after them, inside the same transaction.
-            searchable = [m for m in apps.get_models() if hasattr(m, "SEARCH_FIELDS")]
-            if connection.vendor == "sqlite":
-                for model in searchable:
-                    drop_index(model, connection)
-            delete_demo()
-            counts = _Generator(programs=programs, seed=seed, progress=progress or (lambda n: None)).run()
+    with connection.constraint_checks_disabled(), transaction.atomic(), translation.override("en"):
+        if connection.vendor == "sqlite":
+            with connection.cursor() as cursor:  # a bigger page cache for this connection's big writes
+                cursor.execute("PRAGMA cache_size = -262144")
+        elif connection.vendor == "postgresql":
+            with connection.cursor() as cursor:  # deleting a previous run can outlast a page's timeout
+                cursor.execute("SET LOCAL statement_timeout = 0")
+        # FTS5 indexes a table several times faster in one rebuild than row by row through its
+        # triggers: the SQLite search index is taken down for the bulk writes and built again
+        # after them, inside the same transaction.
+        searchable = [m for m in apps.get_models() if hasattr(m, "SEARCH_FIELDS")]
+        if connection.vendor == "sqlite":
             for model in searchable:
-                ensure_index(model, connection)
-            connection.check_constraints()
-            # bulk writes send no signals: cached facet counts are made stale here, on commit
-            transaction.on_commit(new_data_generation)
-            with connection.cursor() as cursor:  # planner statistics for the new row counts
-                cursor.execute("ANALYZE")
+                drop_index(model, connection)
+        delete_demo()
+        counts = _Generator(programs=programs, seed=seed, progress=progress or (lambda n: None)).run()
+        for model in searchable:
+            ensure_index(model, connection)
+        connection.check_constraints()
+        # bulk writes send no signals: cached facet counts are made stale here, on commit
+        transaction.on_commit(new_data_generation)
+        with connection.cursor() as cursor:  # planner statistics for the new row counts
+            cursor.execute("ANALYZE")
     return counts
 
 
@@ -275,7 +277,7 @@ class _Generator:
         self.progress = progress
         self.texts = Texts()
         self.counts: dict[str, int] = {}
-        self.now = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)
+        self.now = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
         self.slugs: set[str] = set()
 
     # -- helpers ---------------------------------------------------------------
@@ -333,7 +335,7 @@ class _Generator:
                 values = []
                 for row in chunk:
                     out = []
-                    for column, default, prep in zip(columns, defaults, prepare):
+                    for column, default, prep in zip(columns, defaults, prepare, strict=True):
                         value = row.get(column, now.get(column, default))
                         out.append(prep(value) if prep else value)
                     values.append(out)
@@ -582,8 +584,8 @@ class _Generator:
                         "period_end_precision": "year", "program_id": pid,
                         "county_id": county.pk if j == 0 else None, "source_id": source_id, "quote": quote,
                         "slug": f"{DEMO_PREFIX}o{index + 1:06d}-{j + 1}",
-                        "search_text": f"{texts.norm([metric])}\n{texts.norm([printed[:-len(_word + unit)], _word + unit])}"
-                                       f"\n{norm_quote}",
+                        "search_text": f"{texts.norm([metric])}\n"
+                                       f"{texts.norm([printed[:-len(_word + unit)], _word + unit])}\n{norm_quote}",
                     })
                 county_links.append({"program_id": pid, "county_id": county.pk})
                 for extra in rng.sample(self.counties, rng.randint(0, 2)):
@@ -622,7 +624,7 @@ class _Generator:
         rng, texts = self.rng, self.texts
         n_envoys = max(5, min(5000, self.n // 20))
         envoys, postings = [], []
-        for index in range(n_envoys):
+        for _index in range(n_envoys):
             name_fragments = [rng.choice(SURNAMES), "".join(rng.sample(GIVEN, rng.randint(1, 2)))]
             name = "".join(name_fragments)
             nickname = rng.choice(NICKNAMES) if rng.random() < 0.3 else ""
@@ -639,7 +641,7 @@ class _Generator:
             )))
         self.write(Envoy, envoys)
         for envoy in envoys:
-            for k in range(rng.randint(1, 2)):
+            for _k in range(rng.randint(1, 2)):
                 county = rng.choice(self.counties)
                 title = rng.choice(POSTING_TITLES)
                 start_year = rng.randint(2015, 2022)
@@ -653,8 +655,8 @@ class _Generator:
                     search_text=texts.search_text([[title], note], [title]),
                 )))
         self.write(Posting, postings)
-        self.insert(Envoy.sources.through, [{"envoy_id": e.pk, "source_id": rng.choice(self.source_ids)} for e in envoys],
-                    label="envoy sources")
+        links = [{"envoy_id": e.pk, "source_id": rng.choice(self.source_ids)} for e in envoys]
+        self.insert(Envoy.sources.through, links, label="envoy sources")
 
 
 def _batch_size(model) -> int:
