@@ -109,8 +109,8 @@ def test_columns_match_the_seed_keys():
         "slug", "metric", "kind", "value", "unit", "value_printed", "qualifier", "period_start", "period_end",
         "program", "fund", "county", "source", "quote", "note", "indicator", "version",
     ]
-    assert CountyResource().get_export_headers()[:8] == [
-        "slug", "name", "aliases", "kind", "prefecture", "province", "code", "note",
+    assert CountyResource().get_export_headers()[:10] == [
+        "slug", "name", "aliases", "kind", "prefecture", "province", "code", "latitude", "longitude", "note",
     ]
 
 
