@@ -565,6 +565,18 @@ def test_quoted_adds_an_opening_mark_only_where_there_is_none(text, shown):
     assert rendered == shown
 
 
+def test_templates_wrap_quotes_with_the_filter_only():
+    """No <q> (the browser adds its own marks, a second pair before a quote that has one) and no mark written
+    around a variable by hand: every quoted text goes through |quoted."""
+    wrapped = re.compile(r"<q[\s>]|[“「]\{\{[^}]*\}\}[”」]")
+    found = []
+    for path in (ROOT / "templates").rglob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        outside_translations = re.sub(r"\{% blocktranslate.*?\{% endblocktranslate %\}", "", text, flags=re.S)
+        found += [f"{path.relative_to(ROOT)}: {match.group()}" for match in wrapped.finditer(outside_translations)]
+    assert not found
+
+
 def test_a_quote_that_opens_with_a_mark_is_shown_with_one(client, world, make_outcome):
     outcome = world["outcome"]
     source = outcome.source
