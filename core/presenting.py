@@ -31,12 +31,13 @@ def _when(outcome):
 def figure_charts(outcomes) -> list[dict]:
     """For each (metric, unit) with values at two or more dates: ``{metric, unit, svg, points}``.
 
-    ``points`` are the outcomes in date order, so the numbers can also be shown as a table.
+    ``points`` are the outcomes in date order, so the numbers can also be shown as a table. A figure of an
+    indicator is left out: its indicator's chart draws it, on the same page, with the other articles' values.
     """
     groups = defaultdict(list)
     for outcome in outcomes:
         when, _label = _when(outcome)
-        if outcome.value is not None and when is not None:
+        if outcome.value is not None and when is not None and getattr(outcome, "indicator_id", None) is None:
             groups[(outcome.metric, outcome.unit)].append(outcome)
     charts = []
     for (metric, unit), points in groups.items():
