@@ -197,6 +197,7 @@ class Program(Record):
             models.Index(fields=["area"]),
             models.Index(fields=["kind"]),
             models.Index(fields=["start"]),
+            models.Index(fields=["end"]),  # the timeline walks programs ended in date order
         ]
         constraints = [
             models.CheckConstraint(

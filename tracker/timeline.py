@@ -27,8 +27,8 @@ timeline's order, so each (kind, precision) is walked in date order by keyset pa
 where the column has one), and the walks are merged (:func:`heapq.merge`). The first page is one query
 per walk whatever the number of events (the counts per kind and precision, kept in the counts cache,
 leave out the walks that would find nothing); a deep page reads the keys it passes over; the CSV streams
-every event with memory bounded by the walks' page size. ``Program.end`` has no index yet: its walk
-reads the programs table (the one part of a first page that grows with the data).
+every event with memory bounded by the walks' page size; each walk reads an index in date order
+(``Program.end`` has its own since migration 0009).
 """
 
 from __future__ import annotations
