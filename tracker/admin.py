@@ -28,7 +28,7 @@ from django.utils.translation import gettext_lazy, ngettext, pgettext
 from core.admin_tools import PartialDateFormField
 from core.records import format_partial_date, parse_partial_date
 from counties.models import County
-from programs.models import Fund, Indicator, Outcome, Program
+from programs.models import Area, Fund, Indicator, Outcome, Program
 from tracker import intake
 
 SESSION_KEY = "intake-drafts"
@@ -181,6 +181,9 @@ class FigureForm(forms.Form):
     fund = forms.CharField(label=gettext_lazy("Fund"), max_length=100, required=False)
     county = forms.CharField(label=gettext_lazy("County"), max_length=120, required=False)
     new_county = forms.BooleanField(required=False)
+    new_program = forms.BooleanField(required=False)
+    new_program_area = forms.ChoiceField(label=gettext_lazy("Area of the new program"),
+                                         choices=[("", "---------"), *Area.choices], required=False)
     indicator = forms.CharField(label=gettext_lazy("Indicator"), max_length=150, required=False)
     quote = forms.CharField(label=gettext_lazy("Quote"), required=False, strip=False,
                             widget=forms.Textarea(attrs={"rows": 2, "cols": 60}))
@@ -286,6 +289,7 @@ REASONS = {
     "county": gettext_lazy("county"), "county (paragraph)": gettext_lazy("county (named just before)"),
     "program (paragraph)": gettext_lazy("program (named just before)"),
     "fund (paragraph)": gettext_lazy("fund (named just before)"), "indicator": gettext_lazy("indicator"),
+    "new program": gettext_lazy("new program"),
 }
 
 
@@ -355,12 +359,18 @@ def _accept(request, draft, rows, formset):
             if not request.user.has_perm("counties.add_county"):
                 raise PermissionDenied
             new_county = row.new_county.adcode
+        new_program = ""
+        if data.get("new_program") and data.get("program") is None and row.new_program:
+            if not request.user.has_perm("programs.add_program"):
+                raise PermissionDenied
+            new_program = row.new_program
         figures.append(intake.Figure(
             index=row.index, metric=data["metric"].strip(), kind=data["kind"], value=data["value"],
             unit=data["unit"].strip(), value_printed=data["value_printed"].strip(),
             qualifier=data["qualifier"].strip(), quote=data["quote"].strip(), period_start=data["period_start"],
             period_end=data["period_end"], program=data["program"], fund=data["fund"], county=data["county"],
-            indicator=data["indicator"], new_county=new_county,
+            indicator=data["indicator"], new_county=new_county, new_program=new_program,
+            new_program_area=data.get("new_program_area") or "",
         ))
     if problems:
         messages.error(request, _("Nothing was saved: correct the figures marked below."))
@@ -393,6 +403,8 @@ def _accept(request, draft, rows, formset):
                               len(result.already)) % {"count": len(result.already)})
     if result.counties:
         parts.append(_("new counties: %(names)s") % {"names": "、".join(c.name for c in result.counties)})
+    if result.programs:
+        parts.append(_("new programs: %(names)s") % {"names": "、".join(p.name for p in result.programs)})
     if result.source_created:
         parts.append(_("the article is a new source"))
     sentence = pgettext("between the parts of a sentence", "; ").join(parts) + pgettext("end of a sentence", ".")

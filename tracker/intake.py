@@ -11,8 +11,9 @@ The pure steps live here, in the order the screens (``tracker/admin.py``) and ``
 3. :func:`detect_script` and :func:`guess_metadata` (title, date and outlet from the article's first lines).
 4. :func:`known_records` (what the proposer matches names against) and :func:`review_rows`: the proposer's
    candidates (``tracker.proposer``) with what is already recorded marked, ready for the review form.
-5. :func:`accept`: the Source (when new), any new County the staff member confirmed, and the Outcomes, in one
-   transaction, each through ``full_clean`` (the rules every write runs: ``programs.services``), with history.
+5. :func:`accept`: the Source (when new), any new County or Program the staff member confirmed, and the
+   Outcomes, in one transaction, each through ``full_clean`` (the rules every write runs:
+   ``programs.services``), with history.
 """
 
 from __future__ import annotations
@@ -483,6 +484,7 @@ class ReviewRow:
     initial: dict
     recorded: object = None  # the Outcome already recording it, if any
     new_county: Division | None = None  # a division named here that is not a County yet
+    new_program: str = ""  # a quoted program-like name here that is not a Program yet
     checked: bool = False  # ticked to accept by default
 
 
@@ -510,16 +512,22 @@ def review_rows(draft: Draft, *, known: Known | None = None, source=None) -> lis
     """The proposer's candidates for ``draft``, each with the review form's starting values; those that an
     outcome of ``source`` (the Source this article already is) records are marked as recorded."""
     from counties.models import County
+    from programs.models import Program
 
     known = known if known is not None else known_records()
     candidates = propose(draft.text, published=draft.published or None, known=known)
     recorded = list(source.outcomes.all()) if source is not None else []
     known_codes = set(County.objects.exclude(code="").values_list("code", flat=True))
+    new_names = {c.new_program for c in candidates if c.new_program and not c.program}
+    known_programs = set(Program.objects.filter(name__in=new_names).values_list("name", flat=True))
     rows = []
     for index, candidate in enumerate(candidates):
         new_county = None
         if not candidate.county and candidate.division and candidate.division.adcode not in known_codes:
             new_county = candidate.division
+        new_program = ""
+        if candidate.new_program and not candidate.program and candidate.new_program not in known_programs:
+            new_program = candidate.new_program
         initial = {
             "index": index,
             "metric": candidate.metric[:200],
@@ -540,7 +548,7 @@ def review_rows(draft: Draft, *, known: Known | None = None, source=None) -> lis
         checked = (match is None and candidate.value is not None and candidate.confidence >= CHECKED_CONFIDENCE
                    and bool(candidate.program or candidate.fund or candidate.county))
         initial["accept"] = checked
-        rows.append(ReviewRow(index, candidate, initial, match, new_county, checked))
+        rows.append(ReviewRow(index, candidate, initial, match, new_county, new_program, checked))
     return rows
 
 
@@ -567,6 +575,8 @@ class Figure:
     county: object = None
     indicator: object = None
     new_county: str = ""  # a division code confirmed as a new County
+    new_program: str = ""  # a name confirmed as a new Program (when ``program`` is None)
+    new_program_area: str = ""  # its area (Program.Area; "" for other)
 
 
 class AcceptError(Exception):
@@ -586,6 +596,7 @@ class Accepted:
     created: list
     already: list  # the figures already recorded (same source, quote and value), not recorded twice
     counties: list  # the counties created
+    programs: list = field(default_factory=list)  # the programs created
 
 
 def unique_slug(model, base: str, taken: set[str] | None = None) -> str:
@@ -655,6 +666,21 @@ def create_county(division: Division, *, user):
     return _save(county, user), True
 
 
+def create_program(name: str, *, area: str = "", fund=None, user, taken: set[str]):
+    """A Program called ``name`` (the one with this name when there is one already), with ``area`` and ``fund``
+    when given; its slug from :func:`slugify_zh`, unique (``taken``: slugs given in this transaction)."""
+    from programs.models import Area, Program
+
+    existing = Program.objects.filter(name=name).first()
+    if existing:
+        return existing, False
+    program = Program(name=name, area=area or Area.OTHER, fund=fund,
+                      slug=unique_slug(Program, slugify_zh(name), taken))
+    program.full_clean()
+    taken.add(program.slug)
+    return _save(program, user), True
+
+
 def source_of(draft: Draft):
     """The Source ``draft`` already is: the one it was accepted into, or one with the same text or URL; or None."""
     from programs.models import Source
@@ -687,10 +713,11 @@ def source_for(draft: Draft, *, user):
 
 def accept(*, draft: Draft, figures: list[Figure], user) -> Accepted:
     """Record the accepted figures of ``draft`` in one transaction: the Source when it is new, each County
-    confirmed as new, then one Outcome per figure, each through ``full_clean`` (its quote verbatim in the
-    source, its printed form in the quote, its value agreeing with it, a program, fund or county to belong to
-    …) and with ``user`` in its history. A figure already recorded (same source, quote and value) is not
-    recorded again. Raises :class:`AcceptError`, and nothing is saved, when any figure breaks a rule."""
+    and Program confirmed as new (one per code or name, however many figures name it), then one Outcome per
+    figure, each through ``full_clean`` (its quote verbatim in the source, its printed form in the quote, its
+    value agreeing with it, a program, fund or county to belong to …) and with ``user`` in its history. A
+    figure already recorded (same source, quote and value) is not recorded again. Raises
+    :class:`AcceptError`, and nothing is saved, when any figure breaks a rule."""
     from programs.models import Outcome
 
     with transaction.atomic():
@@ -703,7 +730,18 @@ def accept(*, draft: Draft, figures: list[Figure], user) -> Accepted:
             # first one's figures recorded instead of recording them again.
             type(source).objects.select_for_update().only("pk").get(pk=source.pk)
         counties, created, already, problems, slugs = {}, [], [], {}, set()
+        programs, program_slugs = {}, set()
         for figure in figures:
+            name = " ".join(figure.new_program.split())
+            if name and figure.program is None:
+                if name not in programs:
+                    try:
+                        programs[name] = create_program(name, area=figure.new_program_area, fund=figure.fund,
+                                                        user=user, taken=program_slugs)
+                    except ValidationError as exc:
+                        problems[figure.index] = {"program": [m for ms in _errors(exc).values() for m in ms]}
+                        continue
+                figure.program = programs[name][0]
             if figure.new_county and figure.county is None:
                 division = division_by_code(figure.new_county)
                 if division is None:
@@ -741,7 +779,8 @@ def accept(*, draft: Draft, figures: list[Figure], user) -> Accepted:
             created.append(_save(outcome, user))
         if problems:
             raise AcceptError(problems)  # leaves the atomic block: the source, counties and outcomes go too
-    return Accepted(source, source_created, created, already, [c for c, made in counties.values() if made])
+    return Accepted(source, source_created, created, already, [c for c, made in counties.values() if made],
+                    [p for p, made in programs.values() if made])
 
 
 __all__ = [

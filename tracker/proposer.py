@@ -25,6 +25,9 @@ How the text is read:
   period is empty, and so is anything relative when the article's date is unknown.
 - What a figure belongs to is the nearest name before it in its sentence, else after it; a county
   named in the two sentences before (same paragraph) is used too, and the reason says so.
+- A quoted name that reads as a program's (``“春蕾计划”``, ``「希望工程」``: ending 计划, 项目, 工程, 行动,
+  基金 …) and is no known program or fund's name is offered as a new program (``new_program``) for a
+  figure of its sentence that has no known program.
 - A figure printed without a unit gets one from the words around it where they say it:
   ``人次达238.8万`` (人次), ``销售收入突破了300万`` (元), ``43.96万建档立卡贫困人口`` (人).
 """
@@ -40,7 +43,7 @@ from decimal import Decimal
 from counties.divisions import Division, find_counties, lookup_county, simplified
 from programs.printed import Reading, find_figures
 
-__all__ = ["Candidate", "Known", "Sentence", "lookup_county", "propose", "split_sentences"]
+__all__ = ["Candidate", "Known", "Sentence", "lookup_county", "new_program_names", "propose", "split_sentences"]
 
 Names = Sequence[tuple[str, Sequence[str]]]
 
@@ -83,6 +86,7 @@ class Candidate:
     organization: str = ""
     person: str = ""
     division: Division | None = None  # the county-level division named; a new County when county is ""
+    new_program: str = ""  # a quoted program-like name (“…计划”) that is no record: a new Program when program is ""
     low: Decimal | None = None  # a range's bounds (3-5万)
     high: Decimal | None = None
     start: int = 0  # where ``printed`` is in the text
@@ -361,7 +365,31 @@ def _mentions(text: str, plain: str, known: Known) -> list[_Mention]:
                 slug = county_slugs[match.group()]
                 found.append(_Mention(match.start(), match.end(), "county", slug,
                                       text[match.start():match.end()], lookup_county(match.group())))
+    for start, end, name in new_program_names(text, known, plain=plain):
+        found.append(_Mention(start, end, "new program", "", name))
     return sorted(found, key=lambda m: m.start)
+
+
+# A program-like name in quotes: “春蕾计划”, 「希望工程」, 『乡村振兴行动』 (matched on the simplified text).
+PROGRAM_SUFFIXES = ("计划", "项目", "工程", "行动", "基金", "工作室", "专项", "倡议")
+_QUOTED_PROGRAM = re.compile(
+    r"[“「『\"]([^“”「」『』\"\n，。！？；,]{1,28}?(?:" + "|".join(PROGRAM_SUFFIXES) + r"))[”」』\"]"
+)
+
+
+def new_program_names(text: str, known: Known | None = None, *, plain: str | None = None) -> list[tuple[int, int, str]]:
+    """The quoted program-like names of ``text`` that are not a known program's or fund's name or alias
+    (either script): ``(start, end, name as printed)``, the quotes left out."""
+    known = known or Known()
+    plain = simplified(text) if plain is None else plain
+    names = {simplified(str(n or "").strip()) for _slug, ns in (*known.programs, *known.funds) for n in ns}
+    found = []
+    for match in _QUOTED_PROGRAM.finditer(plain):
+        name = match.group(1).strip()
+        if len(name) - max(len(s) for s in PROGRAM_SUFFIXES if name.endswith(s)) < 1 or name in names:
+            continue
+        found.append((match.start(1), match.end(1), text[match.start(1):match.end(1)].strip()))
+    return found
 
 
 def _nearest(mentions: list[_Mention], kind: str, sentence: Sentence, at: int,
@@ -559,6 +587,12 @@ def _candidate(reading: Reading, sentence: Sentence, s_plain: str, periods: list
                 division = mention.division
     if in_sentence:
         confidence += 0.1
+    new_program = ""
+    if "program" not in links:
+        mention, _paragraph = _nearest(mentions, "new program", sentence, at, context_start)
+        if mention:
+            new_program = mention.words
+            reasons.append(("new program", mention.words))
 
     indicator, words, score = _indicator(known, s_plain[clause_start:clause_end], unit)
     if indicator:
@@ -584,6 +618,7 @@ def _candidate(reading: Reading, sentence: Sentence, s_plain: str, periods: list
         organization=links.get("organization", ""),
         person=links.get("person", ""),
         division=division,
+        new_program=new_program,
         low=reading.low,
         high=reading.high,
         start=sentence.start + reading.start,

@@ -24,7 +24,7 @@ from counties.divisions import division_by_code
 from counties.models import County
 from counties.resources import CountyResource
 from counties.seeding import check_division_codes
-from programs.models import Outcome, Source
+from programs.models import Outcome, Program, Source
 from tracker import intake
 
 pytestmark = pytest.mark.django_db
@@ -67,15 +67,15 @@ def review_url(response) -> str:
     return match.group(1)
 
 
-def review_post(response, *, tick=None, untick=(), edits=None, new_county=()) -> dict:
+def review_post(response, *, tick=None, untick=(), edits=None, new_county=(), new_program=()) -> dict:
     """The POST of the review form in ``response`` as a browser would send it: every field as shown, the
     default ticks, plus ``tick``/``untick`` (candidate indexes), ``edits`` ({index: {field: value}}) and
-    the new counties confirmed (indexes)."""
+    the new counties and programs confirmed (indexes)."""
     formset = response.context["formset"]
     data = {f"{formset.prefix}-{key}": value for key, value in formset.management_form.initial.items()}
     for index, form in enumerate(formset.forms):
         for name in form.fields:  # every text field, empty or not, as a browser sends them
-            if name not in ("accept", "new_county"):
+            if name not in ("accept", "new_county", "new_program"):
                 value = form.initial.get(name)
                 data[form.add_prefix(name)] = "" if value is None else str(value)
         ticked = (form.initial.get("accept") or index in (tick or ())) and index not in untick
@@ -83,6 +83,8 @@ def review_post(response, *, tick=None, untick=(), edits=None, new_county=()) ->
             data[form.add_prefix("accept")] = "on"
         if index in new_county:
             data[form.add_prefix("new_county")] = "on"
+        if index in new_program:
+            data[form.add_prefix("new_program")] = "on"
         for name, value in (edits or {}).get(index, {}).items():
             data[form.add_prefix(name)] = value
     return data
@@ -283,6 +285,69 @@ def test_accepting_creates_the_source_the_figures_and_the_confirmed_county_with_
     rows = rows_of(response)
     assert all(row.recorded for row in rows)
     assert 'name="figure-0-accept"' not in response.content.decode()
+
+
+# “乡村春蕾计划” is quoted and named like a program, but no Program is called so.
+NEW_PROGRAM_ARTICLE = (
+    "春蕾在普安县\n\n"
+    "2021-06-01 10:00 人民网\n\n"
+    "2020年,“乡村春蕾计划”在普安县资助了300名女童。\n"
+    "2021年,“乡村春蕾计划”在独山县资助了500名女童。\n"
+    "2020年,电商脱贫项目帮助普安县销售农产品2.2万吨。\n"
+)
+
+
+def new_program_review(client):
+    review = client.get(review_url(add(client, text=NEW_PROGRAM_ARTICLE)))
+    rows = rows_of(review)
+    assert [(row.candidate.printed, row.new_program) for row in rows] == [
+        ("300名", "乡村春蕾计划"), ("500名", "乡村春蕾计划"), ("2.2万吨", "")]
+    assert all(row.checked for row in rows)
+    return review
+
+
+def test_a_confirmed_new_program_is_created_and_linked_with_history(editor_client, editor_user, world):
+    review = new_program_review(editor_client)
+    assert "Add the new program “乡村春蕾计划”" in review.content.decode()
+    data = review_post(review, new_program={0}, edits={0: {"new_program_area": "nvxing", "fund": "阿里巴巴脱贫基金"}})
+    response = editor_client.post(review.request["PATH_INFO"], data, follow=True)
+    assert "new programs: 乡村春蕾计划" in response.content.decode()
+    program = Program.objects.get(name="乡村春蕾计划")
+    assert (program.slug, program.area, program.fund) == ("xiangcunchunlei-jihua", "nvxing", world["tuopin"])
+    assert program.history.get().history_user == editor_user
+    outcomes = {o.value_printed: o for o in Outcome.objects.filter(source__title="春蕾在普安县")}
+    assert outcomes["300名"].program == program
+    assert outcomes["500名"].program is None  # not confirmed for this figure
+    assert outcomes["2.2万吨"].program == world["dianshang"]
+    assert not any(row.new_program for row in rows_of(response) if not row.recorded)  # a record now
+
+
+def test_an_unconfirmed_new_program_is_not_created(editor_client, world):
+    review = new_program_review(editor_client)
+    response = editor_client.post(review.request["PATH_INFO"], review_post(review), follow=True)
+    assert "3 figures recorded" in response.content.decode()
+    assert not Program.objects.filter(name="乡村春蕾计划").exists()
+    assert Outcome.objects.get(value_printed="300名", source__title="春蕾在普安县").program is None
+
+
+def test_the_same_new_program_confirmed_twice_in_one_accept_is_one_program(editor_client, world):
+    review = new_program_review(editor_client)
+    programs = Program.objects.count()
+    editor_client.post(review.request["PATH_INFO"], review_post(review, new_program={0, 1}))
+    assert Program.objects.count() == programs + 1
+    program = Program.objects.get(name="乡村春蕾计划")
+    assert sorted(o.value_printed for o in program.outcomes.all()) == ["300名", "500名"]
+
+
+def test_a_refused_figure_in_the_same_accept_creates_no_new_program(editor_client, world):
+    review = new_program_review(editor_client)
+    before = db_dump()
+    edited = "2020年,电商脱贫项目帮助普安县销售农产品2.2万吨!"  # not what the article says
+    response = editor_client.post(review.request["PATH_INFO"],
+                                  review_post(review, new_program={0, 1}, edits={2: {"quote": edited}}))
+    assert response.status_code == 400 and "Nothing was saved" in response.content.decode()
+    assert db_dump() == before
+    assert not Program.objects.filter(name="乡村春蕾计划").exists()
 
 
 def test_accepting_a_quote_edited_out_of_the_article_is_refused_and_nothing_is_saved(editor_client, world):

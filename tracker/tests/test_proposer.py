@@ -9,7 +9,7 @@ import pytest
 
 from benchmarks.intake_recall import measure
 from counties import divisions
-from tracker.proposer import Known, lookup_county, propose, split_sentences
+from tracker.proposer import Known, lookup_county, new_program_names, propose, split_sentences
 
 KNOWN = Known(
     programs=[("xingnongfupin", ["兴农扶贫", "興農扶貧"]), ("retu-jihua", ["热土计划", "熱土計劃"])],
@@ -177,6 +177,17 @@ def test_confidence_is_between_zero_and_one_and_says_why():
 
 # ---------------------------------------------------------------------------
 # County codes
+
+
+def test_a_quoted_program_like_name_that_is_no_record_is_offered_as_a_new_program():
+    text = "“乡村教师计划”、「希望工程」、“熱土計劃”、“脱贫基金”、“计划”和“好日子”都在这里。"
+    assert [name for _s, _e, name in new_program_names(text, KNOWN)] == ["乡村教师计划", "希望工程"]
+    new = one("2020年,“乡村教师计划”在普安县培训了300名教师。")
+    assert (new.program, new.new_program) == ("", "乡村教师计划") and ("new program", "乡村教师计划") in new.reasons
+    assert one("「鄉村教師計劃」培訓了300名教師。").new_program == "鄉村教師計劃"  # as printed, either script
+    known = one("“热土计划”在普安县培训了300名教师。")  # a known program: linked, nothing new
+    assert (known.program, known.new_program) == ("retu-jihua", "")
+    assert one("乡村教师计划在普安县培训了300名教师。").new_program == ""  # not quoted: not offered
 
 
 def test_county_codes_come_from_the_dataset_in_either_script_and_by_short_name():
