@@ -1,7 +1,9 @@
 """Settings come from the environment only: a missing key stops start-up, DATABASE_URL picks the engine."""
 
 import json
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -66,3 +68,17 @@ def test_every_variable_settings_read_is_in_env_example(settings_env_vars, env_e
 
 def test_env_example_holds_no_real_secret(env_example):
     assert env_example.get("SECRET_KEY", "") in {"", "change-me"}
+
+
+@pytest.mark.parametrize("command", [
+    ["load_seeds", "--check"], ["propose_figures", "seeds/articles/000_63d2b1451f750324.txt"],
+])
+def test_read_only_commands_run_without_a_secret_key(command):
+    """DESIGN.md's read-only commands work on a fresh checkout with nothing set; others still refuse."""
+    environment = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "DATABASE_URL"}}
+    result = subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=environment,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    refused = subprocess.run([sys.executable, "manage.py", "load_seeds"], cwd=ROOT, env=environment,
+                             capture_output=True, text=True, timeout=120)
+    assert refused.returncode != 0 and "SECRET_KEY" in refused.stderr
