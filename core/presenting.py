@@ -1,15 +1,21 @@
 """Small pieces of presentation that are too fiddly for a template: figure charts and quote marks
-(both return HTML already escaped, so templates only print them), and the rows a detail page lists.
+(both return HTML already escaped, so templates only print them), the rows a detail page lists, and the
+cells of a list's table.
 """
 
 from __future__ import annotations
 
+import inspect
 import zlib
 from collections import defaultdict
 from decimal import Decimal
+from functools import partialmethod
 
+from django.utils.encoding import force_str
+from django.utils.hashable import make_hashable
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from core.charts import Point, series_chart
@@ -209,3 +215,70 @@ def first_rows(queryset, limit=DETAIL_LIMIT) -> tuple[list, int]:
     if len(rows) <= limit:
         return rows, len(rows)
     return rows[:limit], queryset.count()
+
+
+# ---------------------------------------------------------------------------
+# A list's cells (core.listing.Column.cell, drawn by the table_rows tag in core/templatetags/browsing.py):
+# Python, not a template per cell, because they run for every row of every page
+
+
+_CHOICES: dict = {}
+NOT_A_CHOICE = object()
+
+
+def choice_label(record, name):
+    """``record.<name>()`` where ``name`` is a ``get_<field>_display`` Django made for the model: the same
+    text, from the field's choices translated once per process and language (Django's own method makes
+    every label of the field hashable on every call, which translates each of them: about 80 µs a call).
+    ``NOT_A_CHOICE`` when the model has no such generated method (its own ``get_…_display``, or none)."""
+    key = (type(record), name, get_language())
+    found = _CHOICES.get(key)
+    if found is None:
+        method = inspect.getattr_static(type(record), name, None)
+        field = (method.keywords or {}).get("field") if isinstance(method, partialmethod) else None
+        if field is None or getattr(method.func, "__name__", "") != "_get_FIELD_display":
+            found = (None, None)
+        else:
+            found = (field.attname, {make_hashable(k): str(v) for k, v in field.flatchoices})
+        _CHOICES[key] = found
+    attname, choices = found
+    if attname is None:
+        return NOT_A_CHOICE
+    value = getattr(record, attname)
+    return force_str(choices.get(make_hashable(value), value), strings_only=True)
+
+
+def display(record, field) -> str:
+    """``record.get_<field>_display()``, through :func:`choice_label`."""
+    name = f"get_{field}_display"
+    found = choice_label(record, name)
+    return getattr(record, name)() if found is NOT_A_CHOICE else found
+
+
+def cell_value(row, path):
+    """What a list's column shows (core.listing.Column.value): ``path`` read from ``row`` the way a template
+    variable is (``"get_kind_display"``, ``"fund"``: methods are called); None when the path is empty or
+    passes through an empty relation."""
+    if not path:
+        return None
+    value = row
+    for name in path.split("."):
+        if value is None:
+            return None
+        if name.startswith("get_") and name.endswith("_display"):
+            found = choice_label(value, name)
+            if found is not NOT_A_CHOICE:
+                value = found
+                continue
+        value = getattr(value, name)
+        if callable(value) and not getattr(value, "do_not_call_in_templates", False):
+            value = value()
+    return value
+
+
+def record_link(record, absent="—"):
+    """A link to ``record``'s page named by the record (what ``{{ record|link_or_dash }}`` prints); ``absent``
+    when there is no record (None or "")."""
+    if record is None or record == "":
+        return absent
+    return format_html('<a href="{}">{}</a>', record.get_absolute_url(), record)

@@ -43,6 +43,7 @@ from django.test.utils import override_settings
 from django.utils.module_loading import import_string
 
 from core import registry
+from core.csvexport import export_rows
 
 FORMAT = "rural-programs-tracker-backup"
 FORMAT_VERSION = 1
@@ -114,9 +115,8 @@ def csv_bytes(headers, rows) -> tuple[bytes, int]:
 
 def export_csv(part: Part) -> tuple[bytes, int]:
     """One model as CSV bytes (ordered by slug) and its row count."""
-    resource = part.resource_class()
-    queryset = part.resource_class.prepare_export_queryset(part.model._base_manager.order_by("slug"))
-    return csv_bytes(resource.get_export_headers(), (resource.export_row(obj) for obj in queryset))
+    headers = part.resource_class().get_export_headers()
+    return csv_bytes(headers, export_rows(part.resource_class, part.model._base_manager.order_by("slug")))
 
 
 def export_designations_csv() -> tuple[bytes, int]:

@@ -40,7 +40,7 @@ import tempfile
 import zipfile
 
 from django.core.exceptions import FieldDoesNotExist
-from django.db import connection, transaction
+from django.db import connection
 from django.http import FileResponse, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -48,6 +48,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from core import registry
+from core.csvexport import export_rows
 from core.importing import (
     ChoiceWidget,
     DecimalTextWidget,
@@ -57,9 +58,9 @@ from core.importing import (
     SlugForeignKeyWidget,
     SlugManyToManyWidget,
 )
-from core.listing import CSV_CHUNK_SIZE
 from core.middleware import export_limiter, too_many_exports_response
 from core.records import SLUG_RE
+from core.sqlite import read_snapshot
 
 PACKAGE_NAME = "rural-programs-tracker"
 DESCRIPTOR = "datapackage.json"
@@ -168,16 +169,15 @@ def describe_package(home_url: str = "") -> dict:
 
 
 def write_csv(target, record_type) -> int:
-    """One record type's rows (ordered by slug) through its Resource into the open text file ``target``;
-    returns the number of rows. Read ``CSV_CHUNK_SIZE`` rows at a time, so memory does not grow with them."""
+    """One record type's rows (ordered by slug) in its Resource's columns into the open text file ``target``;
+    returns the number of rows. Written by core.csvexport.export_rows, a chunk of records at a time, so memory
+    does not grow with them."""
     resource_class = record_type.resource_class
-    resource = resource_class()
     writer = csv.writer(target, lineterminator="\r\n")
-    writer.writerow(resource.get_export_headers())
-    queryset = resource_class.prepare_export_queryset(record_type.model_class._base_manager.order_by("slug"))
+    writer.writerow(resource_class().get_export_headers())
     count = 0
-    for obj in queryset.iterator(chunk_size=CSV_CHUNK_SIZE):
-        writer.writerow(resource.export_row(obj))
+    for row in export_rows(resource_class, record_type.model_class._base_manager.order_by("slug")):
+        writer.writerow(row)
         count += 1
     return count
 
@@ -187,7 +187,8 @@ def write_package(output, home_url: str = "") -> dict:
     the descriptor. All files come from one snapshot of the database."""
     package = describe_package(home_url)
     snapshot = connection.vendor == "postgresql" and not connection.in_atomic_block
-    with zipfile.ZipFile(output, "w", compression=zipfile.ZIP_DEFLATED) as archive, transaction.atomic():
+    # A read snapshot: on SQLite a DEFERRED transaction, so the zip holds no write lock while it is built.
+    with zipfile.ZipFile(output, "w", compression=zipfile.ZIP_DEFLATED) as archive, read_snapshot():
         if snapshot:  # the first statement of the transaction (inside an outer one it is too late)
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
