@@ -26,4 +26,6 @@ RUN useradd --system --uid 10001 --home-dir /app app
 USER app
 
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--no-control-socket"]
+# gunicorn.conf.py is the one gunicorn configuration (gthread workers, so a long export never trips the
+# timeout; bind 0.0.0.0:8000; no control socket); GUNICORN_WORKERS, GUNICORN_THREADS … override it.
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "config.wsgi"]

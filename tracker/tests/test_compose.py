@@ -4,7 +4,7 @@ import re
 
 import dj_database_url
 
-from core.testing.config import ROOT, command_words, environment
+from core.testing.config import ENV_READ, ROOT, command_words, environment
 
 
 def test_compose_has_db_and_web(compose):
@@ -39,14 +39,17 @@ def test_web_runs_gunicorn_on_config_wsgi(compose):
     assert context == "."
     gunicorn = command_words(web)
     gunicorn = gunicorn[gunicorn.index("gunicorn"):]
-    assert gunicorn[1] in ("config.wsgi", "config.wsgi:application")
-    assert "0.0.0.0:8000" in gunicorn
+    assert gunicorn[-1] in ("config.wsgi", "config.wsgi:application")
+    # Binding to 0.0.0.0:8000 is gunicorn.conf.py's default (tracker/tests/test_deploy.py checks it).
+    assert gunicorn[1:3] == ["-c", "gunicorn.conf.py"]
     assert not any("migrate" in word for word in gunicorn)
 
 
 def test_web_passes_only_variables_settings_read(compose, settings_env_vars):
     passed = environment(compose["services"]["web"]).keys()
-    assert passed <= settings_env_vars, f"settings never read: {sorted(passed - settings_env_vars)}"
+    # ... or gunicorn.conf.py, which the web command reads (its GUNICORN_* overrides).
+    read = settings_env_vars | set(ENV_READ.findall((ROOT / "gunicorn.conf.py").read_text(encoding="utf-8")))
+    assert passed <= read, f"neither settings nor gunicorn.conf.py read: {sorted(passed - read)}"
     assert {"DATABASE_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS"} <= passed
 
 

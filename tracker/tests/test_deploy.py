@@ -20,7 +20,7 @@ from django.core.cache import caches
 from django.db import models
 
 from core.testing.admin import import_file
-from core.testing.config import ROOT, command_words, environment, free_port
+from core.testing.config import ENV_READ, ROOT, command_words, environment, free_port
 
 NGINX_CONF = ROOT / "deploy" / "nginx.conf"
 
@@ -40,6 +40,33 @@ def nginx_conf():
 def directive(conf: str, name: str) -> list[str]:
     """The arguments of every ``name ...;`` directive in the file."""
     return [m.group(1).strip() for m in re.finditer(rf"^\s*{name}\s+([^;]*);", conf, re.M)]
+
+
+def gunicorn_conf_env_vars() -> set[str]:
+    """The environment variables gunicorn.conf.py reads."""
+    return set(ENV_READ.findall((ROOT / "gunicorn.conf.py").read_text(encoding="utf-8")))
+
+
+def gunicorn_config(**env):
+    """gunicorn's settings as ``gunicorn -c gunicorn.conf.py`` loads them, with ``env`` set (and every other
+    variable the file reads unset)."""
+    from gunicorn.config import Config
+
+    names = gunicorn_conf_env_vars()
+    saved = {name: os.environ.pop(name) for name in names if name in os.environ}
+    os.environ.update(env)
+    try:
+        config = Config()
+        namespace = {"__file__": str(ROOT / "gunicorn.conf.py")}
+        exec(compile((ROOT / "gunicorn.conf.py").read_text(encoding="utf-8"), "gunicorn.conf.py", "exec"), namespace)
+        for key, value in namespace.items():
+            if key in config.settings:
+                config.set(key, value)
+        return config
+    finally:
+        for name in names:
+            os.environ.pop(name, None)
+        os.environ.update(saved)
 
 
 # ---------------------------------------------------------------------------
@@ -62,10 +89,29 @@ def test_web_can_be_scaled(services):
     assert all(str(mount).split(":")[0] == "/tmp" for mount in web.get("tmpfs", []))
 
 
-def test_gunicorn_writes_only_to_tmp(services):
-    words = command_words(services["web"])
-    assert words[words.index("--worker-tmp-dir") + 1] == "/tmp"
-    assert "--no-control-socket" in words  # else gunicorn 25+ makes $HOME/.gunicorn/gunicorn.ctl
+def test_web_runs_the_one_gunicorn_configuration(services):
+    # Everything about gunicorn is in gunicorn.conf.py (the Dockerfile and the benchmarks read it too); the
+    # service only overrides through the environment, so no option here can drift from what is measured.
+    assert command_words(services["web"]) == ["gunicorn", "-c", "gunicorn.conf.py", "config.wsgi"]
+    overrides = {name for name in environment(services["web"]) if name.startswith("GUNICORN_")}
+    assert overrides == {"GUNICORN_WORKERS", "GUNICORN_THREADS"}  # the two README "Deploying" documents
+    assert overrides <= gunicorn_conf_env_vars()
+
+
+def test_the_dockerfile_runs_the_same_gunicorn_configuration():
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    cmd = re.findall(r"^CMD\s+(.+)$", dockerfile, re.M)[-1]
+    assert json.loads(cmd) == ["gunicorn", "-c", "gunicorn.conf.py", "config.wsgi"]
+
+
+def test_gunicorn_writes_only_to_memory_in_the_read_only_container(services):
+    # The compose service's root is read-only: the heartbeat files go to /dev/shm (Docker mounts it in
+    # memory and writable) or the in-memory /tmp, and there is no control socket (gunicorn 25+ would
+    # otherwise make $HOME/.gunicorn/gunicorn.ctl).
+    config = gunicorn_config()
+    assert config.worker_tmp_dir in {"/dev/shm", "/tmp"}
+    assert config.control_socket_disable is True
+    assert config.address == [("0.0.0.0", 8000)]  # where the proxy sends requests (http://web:8000)
 
 
 def test_web_waits_for_migrate_to_finish(services):
@@ -90,7 +136,10 @@ def test_migrate_loads_seeds_only_into_a_database_without_records(services):
 
 
 def test_migrate_and_web_share_the_same_settings(services):
-    assert environment(services["migrate"]) == environment(services["web"])
+    def app_settings(service):  # what Django reads: gunicorn's overrides apply to web alone
+        return {name: value for name, value in environment(service).items() if not name.startswith("GUNICORN_")}
+
+    assert app_settings(services["migrate"]) == app_settings(services["web"])
 
 
 def test_web_trusts_the_proxy_headers(services):
