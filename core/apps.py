@@ -27,9 +27,11 @@ class CoreConfig(AppConfig):
         from core.admin_tools import brand_admin_site
         from core.listing import connect_facet_cache
         from core.search import connect_search_text
+        from core.sqlite import connect as connect_sqlite
 
         brand_admin_site()
         vendor.install()
         post_migrate.connect(create_cache_table, sender=self, dispatch_uid="core.create_cache_table")
         connect_search_text()
         connect_facet_cache()
+        connect_sqlite()  # each SQLite connection connects its search tables first (core/sqlite.py)

@@ -108,6 +108,67 @@ def fill_search_text(sender, instance, **kwargs):
         instance.search_tokens = search_tokens(instance.search_text)
 
 
+@lru_cache(maxsize=1)
+def _replaced() -> tuple[frozenset, re.Pattern | None] | None:
+    """What the OpenCC conversion replaces by something else: the single characters, and the longer phrases.
+    A text that holds none of them is its own conversion: every phrase that can match in it is replaced by
+    itself. None when OpenCC's tables cannot be read so (then every text is converted)."""
+    try:
+        _to_simplified.convert("")  # loads the tables
+        chars, phrases = set(), set()
+        pending = list(_to_simplified._dict_chain_data)
+        while pending:
+            item = pending.pop()
+            if isinstance(item, list):
+                pending.extend(item)
+                continue
+            table = next(part for part in item if isinstance(part, dict))
+            for phrase, replacements in table.items():
+                if replacements.split(" ")[0] != phrase:  # OpenCC takes the first replacement
+                    (chars if len(phrase) == 1 else phrases).add(phrase)
+        pattern = re.compile("|".join(re.escape(phrase) for phrase in sorted(phrases))) if phrases else None
+        return (frozenset(chars), pattern) if chars else None
+    except Exception:  # another OpenCC build: convert every text
+        return None
+
+
+def normalise_fresh(text: str) -> str:
+    """:func:`normalise` for a text met once (no LRU entry): a text in which OpenCC would replace nothing
+    skips it (its pure-Python conversion is most of the work of a row's search columns)."""
+    text = unicodedata.normalize("NFKC", text or "")
+    replaced = _replaced()
+    if replaced is not None and replaced[0].isdisjoint(text) and not (replaced[1] and replaced[1].search(text)):
+        return text.lower()
+    return _to_simplified.convert(text).lower()
+
+
+def fill_search_columns(model, instances) -> None:
+    """:func:`fill_search_text` for many rows of ``model`` at once (an import), with the same result: each
+    distinct field text is normalised (OpenCC, NFKC) and split into index terms once, however many rows share it
+    (an outcome's quote is shared by the figures of one sentence), and a row's terms are its texts' terms in
+    order (a term never spans two texts: they are joined by a line break)."""
+    if not hasattr(model, "SEARCH_FIELDS"):
+        return
+    fields = model.SEARCH_FIELDS
+    normalised, terms, pinyin = {}, {}, {}
+    for instance in instances:
+        parts = [str(getattr(instance, field, "") or "") for field in fields]
+        name = getattr(instance, "name", "") or getattr(instance, "title", "") or ""
+        if name:
+            parts.append(pinyin.get(name) or pinyin.setdefault(name, pinyin_of(name)))
+        pieces, tokens = [], {}
+        for part in parts:
+            if not part:
+                continue
+            piece = normalised.get(part)
+            if piece is None:
+                piece = normalised[part] = normalise_fresh(part)
+                terms[piece] = [token for token in search_tokens(piece).split(" ") if token]
+            pieces.append(piece)
+            tokens.update(dict.fromkeys(terms[piece]))
+        instance.search_text, instance.search_tokens = "\n".join(pieces), " ".join(tokens)
+
+
 def connect_search_text():
     """Called once from ``ProgramsConfig.ready``: keep ``search_text`` current on every save, and
     the search index in place after every ``migrate``."""
