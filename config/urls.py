@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.sitemaps import views as sitemap_views
 from django.urls import include, path
 
+from core import pagecache
 from tracker import api, changes, datapackage, sitemaps, views
 from tracker.admin import intake_urls
 
@@ -20,7 +21,8 @@ urlpatterns = [
     path("sitemap.xml", sitemap_views.index,
          {"sitemaps": sitemaps.sitemaps(), "sitemap_url_name": "sitemap-section"}, name="sitemap"),
     path("sitemap-<section>.xml", sitemap_views.sitemap, {"sitemaps": sitemaps.sitemaps()}, name="sitemap-section"),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # The language switch needs no CSRF token, so public pages can be cached (core/pagecache.py).
+    path("i18n/setlang/", pagecache.set_language, name="set_language"),
     path("admin/intake/", include(intake_urls)),  # the article intake's screens (tracker/admin.py), in the admin
     path("admin/", admin.site.urls),
     path("", include("programs.urls")),
