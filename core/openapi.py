@@ -258,6 +258,11 @@ def list_parameters(view_class) -> list[dict]:
         {"name": "page", "in": "query", "required": False,
          "schema": {"type": "integer", "minimum": 1, "default": 1},
          "description": "The page (json); a page past the last is a 400. Follow next rather than counting."},
+        {"name": "after", "in": "query", "required": False,
+         "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]*$"},
+         "description": ("A cursor (opaque): the records after the one it names, in the same sort and filters, "
+                         "as fast at the 2,000th page as at the second. next carries it; a cursor this list did "
+                         "not make, or one of another sort, is a 400. Not used with format=csv (all rows).")},
         {"name": "per_page", "in": "query", "required": False,
          "schema": {"type": "integer", "minimum": 1, "maximum": view_class.max_per_page,
                     "default": view_class.paginate_by},
@@ -308,7 +313,8 @@ def envelope(name) -> dict:
         "description": "One page of a list.",
         "properties": {
             "count": {"type": "integer", "minimum": 0, "description": "How many records match, on every page."},
-            "next": {**page_link, "description": "The next page's address (null on the last page)."},
+            "next": {**page_link, "description": ("The next page's address (null on the last page): the same query "
+                                                   "with after=, a cursor past this page's last record.")},
             "previous": {**page_link, "description": "The previous page's address (null on the first page)."},
             "results": {"type": "array", "items": {"$ref": f"#/components/schemas/{name}"}},
         },

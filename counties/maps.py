@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
@@ -60,12 +61,7 @@ class Point:
     programs: int
     x: float | None  # None: no coordinates, so not drawn
     y: float | None
-
-    @property
-    def url(self) -> str:
-        from django.urls import reverse
-
-        return reverse("counties:county_detail", args=[self.slug])
+    url: str  # the county's page (counties:county_detail)
 
     @property
     def radius(self) -> float:
@@ -84,10 +80,21 @@ class CountyMap:
 
     svg: SafeString
     points: list[Point]
+    list_html: SafeString  # the <li> of every point, for the list beside the map (see list_items)
 
     @property
     def unplaced(self) -> list[Point]:
         return [p for p in self.points if p.x is None]
+
+
+
+def list_items(points: list[Point]) -> SafeString:
+    """The ``<li>`` of every county for the list beside the map (``counties/county_map.html``), built here
+    rather than by a template loop (2,500 counties: a fifth of the time)."""
+    unplaced = " ({})".format(_("not on the map: no coordinates"))
+    return format_html_join(
+        "", "<li><a href=\"{}\">{}</a>{}</li>", ((p.url, p.label, unplaced if p.x is None else "") for p in points)
+    )
 
 
 def county_points(counties) -> list[Point]:
@@ -96,16 +103,19 @@ def county_points(counties) -> list[Point]:
 
     rows = (
         County.objects.filter(pk__in=counties.order_by().values("pk"))
-        .annotate(program_count=related_count(County.programs.through, "county"))
+        .annotate(program_count=related_count(County.programs.through, "county", counted="*"))  # index only
         .order_by("name", "pk")
         .values_list("slug", "name", "province__name", "program_count", "latitude", "longitude")
     )
+    # One reverse() for all of them: a slug is ASCII letters, digits, '-' and '_' (the <slug:> converter), which
+    # reverse() would not quote, so the URL of each county is the pattern's with its slug in place.
+    before, _sep, after = reverse("counties:county_detail", args=["SLUG"]).rpartition("SLUG")
     points = []
     for slug, name, province, programs, latitude, longitude in rows:
         x = y = None
         if latitude is not None and longitude is not None:
             x, y = project(longitude, latitude)
-        points.append(Point(slug, name, province, programs, x, y))
+        points.append(Point(slug, name, province, programs, x, y, f"{before}{slug}{after}"))
     return points
 
 
@@ -115,7 +125,8 @@ def county_map(counties, *, title: str = "") -> CountyMap | None:
     points = county_points(counties)
     if not points:
         return None
-    return CountyMap(svg=draw(points, title=title or _("Map of the counties")), points=points)
+    return CountyMap(svg=draw(points, title=title or _("Map of the counties")), points=points,
+                     list_html=list_items(points))
 
 
 def draw(points: list[Point], *, title: str) -> SafeString:

@@ -6,6 +6,7 @@ from django_filters.views import FilterView
 from core.listing import Column, ListExportMixin
 from core.presenting import figure_rows, linked_only
 from core.views import RecordDetailView
+from envoys import cells
 from envoys.filtersets import EnvoyFilterSet, envoys_with_postings
 from envoys.models import Envoy
 from envoys.resources import EnvoyResource
@@ -24,7 +25,7 @@ class EnvoyListView(ListExportMixin, FilterView):
         Column(_("role"), sort="role", value="get_role_display"),
         Column(_("joined"), sort="joined_year", value="joined_year", css="num"),
         Column(_("batch"), sort="batch", value="batch"),
-        Column(_("counties"), sort="counties", cell="envoys/cells/envoy_counties.html"),
+        Column(_("counties"), sort="counties", cell=cells.envoy_counties),
     )
 
 

@@ -4,6 +4,7 @@ Filters take slugs (``?county=puan-xian``), so links survive a re-seed; see core
 for the filter kinds and ../shared/DESIGN.md for the parameters.
 """
 
+from django.db import connections
 from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 
@@ -29,7 +30,8 @@ class ProgramFilterSet(ListFilterSet):
         field_name="organizations", queryset=Organization.objects.all(), many=True, label=_("operated by")
     )
     province = SlugFilter(
-        field_name="counties__province", queryset=Province.objects.all(), many=True, label=_("province")
+        field_name="counties__province", queryset=Province.objects.all(), many=True, broad=True,
+        label=_("province"),
     )
     prefecture = SlugFilter(
         field_name="counties__prefecture", queryset=Prefecture.objects.all(), many=True, label=_("prefecture")
@@ -90,11 +92,32 @@ def funds_with_counts():
     return Fund.objects.select_related("successor").annotate(program_count=related_count(Program, "fund"))
 
 
+class OutcomeProvinceFilter(SlugFilter):
+    """An outcome's province, through its county. It also says ``county IS NOT NULL`` (which the province
+    implies), so that a page in the default sort may be read off the partial index of the outcomes with a
+    county (programs.models.Outcome, ``outcome_county_period_idx``) instead of walking every outcome of a
+    program or a fund in period order (PostgreSQL: 145,000 of them before a province's first, 530 ms)."""
+
+    def filter(self, qs, value):
+        if value in (None, ""):
+            return qs
+        # SQLite keeps to the county index for a join (every outcome of the province read, joined and sorted:
+        # 100 ms); a correlated EXISTS makes it walk the partial index in the sort's order (35 ms). PostgreSQL
+        # walks the partial index for the join (15 ms) but plans the EXISTS as a semi-join by county (45 ms).
+        if getattr(self.parent, "walks_index", False) and connections[qs.db].vendor == "sqlite":
+            return qs.filter(county__isnull=False).filter(
+                Exists(County.objects.filter(pk=OuterRef("county_id"), province=value))
+            )
+        return super().filter(qs, value).filter(county__isnull=False)
+
+
 class OutcomeFilterSet(ListFilterSet):
     program = SlugFilter(field_name="program", queryset=Program.objects.all(), label=_("program"))
     fund = SlugFilter(field_name="fund", queryset=Fund.objects.all(), label=_("fund"))
     county = SlugFilter(field_name="county", queryset=County.objects.all(), label=_("county"))
-    province = SlugFilter(field_name="county__province", queryset=Province.objects.all(), label=_("province"))
+    province = OutcomeProvinceFilter(
+        field_name="county__province", queryset=Province.objects.all(), label=_("province")
+    )
     source = SlugFilter(field_name="source", queryset=Source.objects.all(), label=_("source"), label_field="title")
     indicator = SlugFilter(field_name="indicator", queryset=Indicator.objects.all(), label=_("indicator"))
     kind = CodeFilter(field_name="kind", choices=Outcome.Kind.choices, label=_("kind"))

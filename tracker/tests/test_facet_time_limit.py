@@ -102,7 +102,8 @@ def test_a_total_past_its_limit_says_more_than_and_the_pages_still_work(client, 
     first = client.get("/programs/?per_page=2", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert count_line(first) == "more than 2 records"
     assert "Showing 1–2 of more than 2" in first and "page 1<" in first and "page 1 of" not in first
-    assert 'href="?per_page=2&amp;page=2" rel="next"' in first and "last »</span>" in first  # no last link
+    # next by keyset (tracker/tests/test_keyset.py); no last link
+    assert re.search(r'href="\?per_page=2&amp;after=[\w-]+" rel="next"', first) and "last »</span>" in first
     # The area facet (quick) still has its counts.
     assert re.search(r'<option value="dianshang"[^>]*>[^<]*\(5\)', first)
 

@@ -299,7 +299,8 @@ def test_json_paging_links(client, world):
     data = client.get("/outcomes/?format=json&per_page=4&sort=metric").json()
     assert data["count"] == 7 and len(data["results"]) == 4
     assert data["previous"] is None
-    assert data["next"].startswith("http://testserver/outcomes/?") and "page=2" in data["next"]
+    # next follows by keyset (tracker/tests/test_keyset.py), previous by page
+    assert data["next"].startswith("http://testserver/outcomes/?") and "after=" in data["next"]
     second = client.get(data["next"]).json()
     assert second["next"] is None and "page=1" in second["previous"]
     assert second["results"][0]["url"].startswith("http://testserver/outcomes/")
@@ -311,3 +312,24 @@ def test_empty_result_is_a_page_not_an_error(client, world):
     assert client.get("/programs/?format=json&area=nvxing").json() == {
         "count": 0, "next": None, "previous": None, "results": []
     }
+
+
+def test_a_broad_filter_walks_the_sort_index_with_exists_and_counts_with_in(client, world):
+    """?province= (a tenth of the programs) is an EXISTS when the page is read in an index's order (name, start),
+    an IN for a sort no index serves (fund) and for the counts; the rows are the same either way."""
+    from django.core.cache import caches
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from programs.models import Program
+
+    expected = set(Program.objects.filter(counties__province__slug="guizhou-sheng").values_list("slug", flat=True))
+    for sort, shape in [("name", "EXISTS"), ("-start", "EXISTS"), ("fund", " IN "), ("-counties", " IN ")]:
+        caches["counts"].clear()  # counted again: the sort is not part of their key
+        with CaptureQueriesContext(connection) as queries:
+            found = rows(client, "/programs/", f"province=guizhou-sheng&sort={sort}")
+        assert set(found) == expected and len(found) == len(expected), sort
+        page = next(q["sql"] for q in queries.captured_queries if "ORDER BY" in q["sql"] and "LIMIT" in q["sql"])
+        assert shape in page.split(" WHERE ", 1)[1].split(" ORDER BY ")[0], (sort, page)
+        counts = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper() and q["sql"] != page]
+        assert counts and not any("EXISTS" in q for q in counts), sort  # the total and the facets

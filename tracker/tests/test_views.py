@@ -267,7 +267,8 @@ EXPECTED_QUERIES = {
     "/programs/": 2 + 7,
     "/funds/": 2 + 3,
     "/outcomes/": 2 + 8,
-    "/counties/": 2 + 1 + 4 + 1,  # and the map of every county of the filtered list
+    # and the map of every county of the filtered list: its query, and a read of the generation it is kept under
+    "/counties/": 2 + 1 + 4 + 2,
     "/envoys/": 2 + 1 + 3,
     "/sources/": 2 + 4,
 }
@@ -288,7 +289,9 @@ def test_list_queries_do_not_grow_with_per_page(client, world, django_assert_num
     with django_assert_num_queries(EXPECTED_QUERIES[path] + CACHE_READ + (1 + facets) * TIME_LIMIT):
         assert client.get(f"{path}?per_page={per_page}").status_code == 200
     # The second view of the same filters takes its total and facet counts from the cache.
-    with django_assert_num_queries(EXPECTED_QUERIES[path] - 1 - len(list_facets(path)) + CACHE_READ):
+    # (and the counties' map from the cache too: only its generation is read)
+    kept = 1 if path == "/counties/" else 0
+    with django_assert_num_queries(EXPECTED_QUERIES[path] - 1 - len(list_facets(path)) + CACHE_READ - kept):
         assert client.get(f"{path}?per_page={per_page}&page=1").status_code == 200
 
 
