@@ -17,8 +17,8 @@ Rules, decided once here:
 - **Other rows are referred to by natural key**: the slug (a name is accepted too when it is
   unambiguous; places can be narrowed by the row's ``province``). Many-to-many cells and
   ``aliases`` are ``|``-separated. An unknown or ambiguous key is a row error naming the value.
-- **Lookups are cached**: each foreign-key column reads its target table once per import, so the
-  number of lookup queries does not grow with the number of rows.
+- **Lookups are cached**: before the rows are read, each foreign-key column reads the rows its keys name
+  (by slug or name), one query per KEYS_PER_QUERY distinct keys, so lookups cost no query per row.
 - **All or nothing**: an import with any row error (or file error) is rolled back entirely.
 - **No lost updates**: the ``version`` column is checked against the database on import; a row
   whose version is stale is a row error, and a saved row's version goes up by one.
@@ -34,23 +34,33 @@ Export over any queryset (the public views use the same code as the admin)::
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime
 import functools
 import re
 from collections import defaultdict
 from decimal import Decimal, InvalidOperation
+from types import SimpleNamespace
 
+from diff_match_patch import diff_match_patch
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.core.validators import MaxLengthValidator
+from django.db import IntegrityError, connections, models, transaction
 from django.db.models import F, Prefetch
+from django.db.models.base import ModelState
+from django.db.models.expressions import DatabaseDefault
+from django.db.models.fields import NOT_PROVIDED
+from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, gettext_noop
 from import_export import fields as ie_fields
 from import_export import resources, widgets
 from import_export.instance_loaders import CachedInstanceLoader
+from simple_history.utils import get_change_reason_from_object
 
 from core.records import SLUG_RE, format_partial_date, parse_partial_date, plain_decimal
-from core.search import derived_columns
+from core.search import derived_columns, fill_search_columns
 
 SEPARATOR = "|"
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -154,6 +164,10 @@ def cell_text(value, strict=True) -> str:
     it may have been computed into something else by the spreadsheet. Text meant to start with
     one of those characters is written with a leading ``'`` (as the export does).
     """
+    if type(value) is str:  # a CSV cell: the common case first, the same checks as below
+        if strict and value.startswith(("=", "+", "-", "@")) and not PLAIN_NUMBER.match(value.strip()):
+            raise ValueError(FORMULA % {"value": repr(value[:30]), "text": value[:30]})
+        return unescape_formula(value)
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -283,25 +297,45 @@ class PartialDateWidget(TextWidget):
         return format_partial_date(date, precision)
 
 
+#: Rows a preview shows with their changed cells; the others are counted ("and N more rows not shown"). Every
+#: problem is listed whatever the number.
+PREVIEW_ROWS = 100
+
+KEYS_PER_QUERY = 400  # keys looked up per query (SQLite takes 999 parameters; a key may be a slug or a name)
+
+
 class _Lookup:
-    """The rows of one model, read once, found by slug or (unambiguous) name."""
+    """The rows of one model that the keys of an import name, found by slug or (unambiguous) name.
+
+    :meth:`prefetch` reads the rows every key of a column could mean (its slug, or a name) in one query
+    per KEYS_PER_QUERY distinct keys; a key asked for later costs one query the first time."""
 
     def __init__(self, model, name_fields, select_related=()):
         self.model = model
         self.name_fields = name_fields
         self.select_related = select_related
-        self.by_slug = None
-        self.by_name = None
+        self.by_slug = {}
+        self.by_name = defaultdict(list)
+        self.asked = set()
 
-    def load(self):
+    def queryset(self):
         queryset = self.model._base_manager.select_related(*self.select_related)
-        # Read for every row of the table: not the derived search columns a lookup never needs.
+        # Not the derived search columns a lookup never needs.
         queryset = queryset.defer(*derived_columns(self.model))
         if self.model._meta.ordering:
             queryset = queryset.order_by()
-        self.by_slug, self.by_name = {}, defaultdict(list)
-        for obj in queryset:
-            self.add(obj)
+        return queryset
+
+    def prefetch(self, keys):
+        keys = [key for key in dict.fromkeys(keys) if key and key not in self.asked]
+        for start in range(0, len(keys), KEYS_PER_QUERY):
+            chunk = keys[start:start + KEYS_PER_QUERY]
+            condition = models.Q(slug__in=chunk)
+            for name_field in self.name_fields:
+                condition |= models.Q(**{f"{name_field}__in": chunk})
+            for obj in self.queryset().filter(condition):
+                self.add(obj)
+            self.asked.update(chunk)
 
     def add(self, obj):
         self.by_slug[obj.slug] = obj
@@ -312,15 +346,15 @@ class _Lookup:
 
     def find(self, key):
         """Every row this key could mean: by slug first, then by name."""
-        if self.by_slug is None:
-            self.load()
+        if key not in self.asked:
+            self.prefetch([key])
         if key in self.by_slug:
             return [self.by_slug[key]]
         if key in self.by_name:
             return list(self.by_name[key])
         # A row saved earlier in this same import (a parent program defined above its
         # children) is not in the cache yet: one query on a miss, then cached.
-        obj = self.model._base_manager.select_related(*self.select_related).filter(slug=key).first()
+        obj = self.queryset().filter(slug=key).first()
         if obj is not None:
             self.add(obj)
             return [obj]
@@ -590,6 +624,12 @@ class RecordResource(resources.ModelResource):
                     collect_failed_rows=False, rollback_on_validation_errors=False, **kwargs):
         # Nobody sees the row diffs of the real import (the preview showed them).
         self._meta.skip_html_diff = self._meta.skip_html_diff or not dry_run
+        if self.takes_bulk_path():
+            return self.import_bulk(dataset, dry_run=dry_run, raise_errors=raise_errors, **kwargs)
+        kwargs.pop("kept", None)  # kept rows are the bulk path's
+        load = kwargs.pop("load_dataset", None)
+        if dataset is None and load is not None:
+            dataset = load()
         # All or nothing: a single invalid row rolls the whole file back.
         return super().import_data(
             dataset, dry_run=dry_run, raise_errors=raise_errors, use_transactions=True,
@@ -609,8 +649,25 @@ class RecordResource(resources.ModelResource):
             self.handle_import_error(result, exc, raise_errors)
             result.problems = self.problems(result)
             return result
+        self.prefetch_keys(dataset)
         return super().import_data_inner(dataset, dry_run, raise_errors, using_transactions,
                                          collect_failed_rows, **kwargs)
+
+    def prefetch_keys(self, dataset):
+        """Read the rows every foreign-key and many-to-many column names, one query per column (per
+        KEYS_PER_QUERY distinct keys), before any row is imported."""
+        headers = list(dataset.headers or [])
+        for field in self.get_import_fields():
+            widget = field.widget
+            if field.column_name not in headers:
+                continue
+            index = headers.index(field.column_name)
+            if isinstance(widget, SlugManyToManyWidget):
+                keys = {key for data_row in dataset for key in _quiet(split_list, data_row[index], [])}
+                widget.single.lookup.prefetch(keys)
+            elif isinstance(widget, SlugForeignKeyWidget):
+                keys = {_quiet(cell_text, data_row[index], "").strip() for data_row in dataset}
+                widget.lookup.prefetch(keys)
 
     def check_file(self, dataset):
         """Header checks, and the slugs that occur twice; raises ValueError for the whole file."""
@@ -652,7 +709,7 @@ class RecordResource(resources.ModelResource):
     def after_import(self, dataset, result, **kwargs):
         super().after_import(dataset, result, **kwargs)
         result.problems = self.problems(result)
-        if not kwargs.get("dry_run") and not result.problems:
+        if not kwargs.get("dry_run") and not result.problems and not kwargs.get("bulk"):
             self.write_history(user=kwargs.get("user"), file_name=kwargs.get("file_name"))
 
     def problems(self, result) -> list[dict]:
@@ -725,7 +782,10 @@ class RecordResource(resources.ModelResource):
             if field.name not in errors and not field.null and getattr(instance, field.attname) is None:
                 errors[field.name] = ValidationError(REQUIRED % {"field": field.name}, code="required")
         try:
-            instance.clean_fields(exclude=exclude)
+            if type(instance).clean_fields is models.Model.clean_fields:
+                clean_fields(instance, exclude)
+            else:
+                instance.clean_fields(exclude=exclude)
         except ValidationError as exc:
             errors = exc.update_error_dict(errors)
         # The record's rules across fields (what its clean() runs in the admin), except those that read a
@@ -733,7 +793,7 @@ class RecordResource(resources.ModelResource):
         rules = instance.rule_errors(skip=set(errors))
         if rules:
             errors = ValidationError(rules).update_error_dict(errors)
-        if validate_unique and not errors:
+        if validate_unique and not errors and has_unique_checks(type(instance)):
             unique_exclude = set(errors) | {"slug"}
             try:
                 instance.validate_unique(exclude=unique_exclude)
@@ -778,17 +838,6 @@ class RecordResource(resources.ModelResource):
             instance._history_user = user
         instance._change_reason = f"import of {kwargs.get('file_name') or 'a file'}"[:100]
 
-    def write_history(self, user=None, file_name=None):
-        """One history row per saved record, in two bulk inserts (who, when, every field)."""
-        reason = f"import of {file_name or 'a file'}"[:100]
-        for history_type, instances in self._history_rows.items():
-            if instances:
-                self._meta.model.history.bulk_history_create(
-                    instances, update=history_type == "~", default_user=user if getattr(user, "pk", None) else None,
-                    default_change_reason=reason, batch_size=500,
-                )
-        self._history_rows = {"+": [], "~": []}
-
     def import_row(self, row, instance_loader, **kwargs):
         result = super().import_row(row, instance_loader, **kwargs)
         for error in result.errors:
@@ -797,6 +846,667 @@ class RecordResource(resources.ModelResource):
                     "someone else changed this record while the file was being imported; nothing was saved"
                 ))
         return result
+
+
+    # -- the bulk path ---------------------------------------------------------
+    #
+    # import-export imports a file row by row: a query or more per row to load it, a save (an INSERT, the
+    # search index's trigger, a history INSERT) per row, and the diff of every row. The bulk path runs the
+    # same per-row steps in memory (the widgets' clean, import_instance, validate_row, validate_instance
+    # with the record's rule_errors, skip_row), with the rows of the file loaded in one query per
+    # KEYS_PER_QUERY slugs, then writes every new row in one INSERT … executemany, every changed row in one
+    # UPDATE … WHERE version = <the version read> executemany, their history in one more, in one
+    # transaction. The preview writes nothing; the confirm runs every check again inside its transaction.
+
+    #: Whether imports of this resource may take the bulk path (see :meth:`takes_bulk_path`).
+    bulk_import = True
+
+    #: Hooks import-export calls while saving a row; a resource overriding one keeps the per-row path.
+    ROW_SAVE_HOOKS = ("save_instance", "do_instance_save", "before_save_instance", "after_save_instance",
+                      "save_m2m", "import_row", "import_field", "import_data_inner", "before_import",
+                      "after_import_row", "for_delete", "get_or_init_instance", "get_instance")
+
+    def takes_bulk_path(self) -> bool:
+        """The bulk path is for records without many-to-many links (whose history keeps them), no link to
+        their own model (a row may name one defined above it) and no resource hook that saves rows."""
+        model = self._meta.model
+        if not self.bulk_import or model._meta.local_many_to_many or not self.defers_history:
+            return False
+        if any(getattr(type(self), hook) is not getattr(RecordResource, hook) for hook in self.ROW_SAVE_HOOKS):
+            return False
+        for field in self.get_import_fields():
+            if isinstance(field.widget, widgets.ManyToManyWidget):
+                return False
+            if isinstance(field.widget, SlugForeignKeyWidget) and field.widget.model is model:
+                return False
+        return True
+
+    def import_bulk(self, dataset, dry_run=False, raise_errors=False, kept=None, load_dataset=None, **kwargs):
+        """Import ``dataset`` through the bulk path: a Result like import-export's, all or nothing.
+
+        The preview (``dry_run``) leaves on its result, as ``result.kept``, the rows it checked, ready to write
+        (see :meth:`kept_rows`), with the data generation it read before checking any. The confirm may pass
+        them back as ``kept`` (the admin keeps them on the server, tied to the upload and its user): when the
+        data generation is still the one they were checked at (nothing was committed since), they are written
+        as they are; otherwise, or when writing them meets a changed row or a taken slug, every row is checked
+        again, as without them. ``dataset`` may then be None and ``load_dataset`` read it when it is needed."""
+        using = self.get_db_connection_name()
+        kwargs.update(dry_run=dry_run, using_transactions=not dry_run, bulk=True)
+        if dry_run:
+            generation = data_generation()  # before any row is read: a commit after it makes the confirm check again
+            result = self._import_bulk(dataset, False, raise_errors, **kwargs)  # reads only: no transaction
+            if getattr(result, "kept", None) is not None:
+                result.kept["generation"] = generation
+            return result
+        try:
+            with transaction.atomic(using=using):
+                result = None
+                # (A resource with its own after_import sees the file: its rows are checked again.)
+                if kept is not None and kept.get("generation") == data_generation() and (
+                        dataset is None or len(dataset) == kept["total"]) and (
+                        type(self).after_import is RecordResource.after_import):
+                    try:
+                        with transaction.atomic(using=using):  # a savepoint: a failed write checks everything again
+                            result = self.import_kept(kept, **kwargs)
+                    except (StaleRecordError, IntegrityError):
+                        result = None
+                if result is None:
+                    if dataset is None:
+                        dataset = load_dataset()
+                    result = self._import_bulk(dataset, True, raise_errors, **kwargs)
+                if result.has_errors() or result.has_validation_errors() or result.problems:
+                    transaction.set_rollback(True, using=using)
+        except (StaleRecordError, IntegrityError):
+            # Another writer got in between (a row changed since it was read, a slug taken): nothing was written.
+            result = self.get_result_class()()
+            result.diff_headers = self.get_diff_headers()
+            result.total_rows = kept["total"] if dataset is None else len(dataset)
+            self.handle_import_error(result, StaleRecordError(message=(
+                "someone else changed these records while the file was being imported; nothing was saved"
+            )), raise_errors)
+            result.problems = self.problems(result)
+        return result
+
+    def _import_bulk(self, dataset, write, raise_errors, **kwargs):
+        result = self.get_result_class()()
+        result.diff_headers = self.get_diff_headers()
+        result.total_rows = len(dataset)
+        try:
+            self.check_file(dataset)
+        except ValueError as exc:
+            self.handle_import_error(result, exc, raise_errors)
+            result.problems = self.problems(result)
+            return result
+        self.prefetch_keys(dataset)
+        headers = list(dataset.headers)
+        rows = [dict(zip(headers, data_row, strict=False)) for data_row in dataset]
+        existing = self.existing_instances(rows, headers, lock=write)
+        html = not self._meta.skip_html_diff
+        store = bool(kwargs.get("retain_instance_in_row_result") or self._meta.store_instance)
+        fields = self.get_import_fields()
+        plan = self.column_plan(headers)
+        new_instance = self.instance_maker()
+        created, changed, order = [], [], []
+        diffed = 0
+        for number, row in enumerate(rows, 1):
+            kwargs["row_number"] = number
+            row_result = self.get_row_result_class()()
+            try:
+                self.before_import_row(row, **kwargs)
+                instance = existing.get(cell_text(row.get("slug"), strict=False).strip())
+                new = instance is None
+                if new:
+                    instance, original = new_instance(row), None
+                    row_result.import_type = row_result.IMPORT_TYPE_NEW
+                else:
+                    original = copy.copy(instance)  # a model's copy has its own field cache
+                    row_result.import_type = row_result.IMPORT_TYPE_UPDATE
+                errors = {}
+                try:
+                    if plan is None:
+                        self.import_instance(instance, row, **kwargs)
+                    else:
+                        self.import_planned(instance, row, plan, kwargs)
+                except ValidationError as exc:
+                    errors = exc.update_error_dict(errors)
+                if self.skip_row(instance, original, row, errors):
+                    row_result.import_type = row_result.IMPORT_TYPE_SKIP
+                    order.append(("skip", instance))
+                else:
+                    self.validate_instance(instance, errors)
+                    (created if new else changed).append((instance, row_result))
+                    order.append(("new" if new else "update", instance))
+                row_result.add_instance_info(instance)
+                if store:
+                    row_result.instance = instance
+                if not new:
+                    row_result.original = original
+                if html and diffed < PREVIEW_ROWS:  # the preview shows the first rows' changes, counts the others
+                    diffed += 1
+                    row_result.diff = [
+                        diff_html("" if original is None else field.export(original), field.export(instance),
+                                  new)
+                        for field in fields
+                    ]
+            except ValidationError as exc:
+                row_result.import_type = row_result.IMPORT_TYPE_INVALID
+                row_result.validation_error = exc
+            except Exception as exc:  # as import-export: an unexpected error is that row's error
+                if raise_errors:
+                    raise
+                row_result.import_type = row_result.IMPORT_TYPE_ERROR
+                row_result.errors.append(self.get_error_result_class()(exc, row=row, number=number))
+            result.increment_row_result_total(row_result)
+            if row_result.errors:
+                result.append_error_row(number, row, row_result.errors)
+            elif row_result.validation_error:
+                result.append_invalid_row(number, row, row_result.validation_error)
+            if row_result.import_type != row_result.IMPORT_TYPE_SKIP or self._meta.report_skipped:
+                result.append_row_result(row_result)
+        if not (result.base_errors or result.has_errors() or result.has_validation_errors()):
+            kept = self.kept_rows([i for i, _ in created], [i for i, _ in changed], order, len(dataset))
+            if write:
+                for (instance, row_result), pk in zip(created, self.write_kept(kept, **kwargs), strict=True):
+                    instance.pk = row_result.object_id = pk
+                    instance._state.adding = False
+            else:
+                result.kept = kept
+        self.after_import(dataset, result, **kwargs)
+        return result
+
+    def instance_maker(self):
+        """What makes each new row's instance: ``init_instance``, or, for a model whose field defaults are all
+        constants, a copy of one made once (a model's ``__init__`` per row costs more than reading its cells)."""
+        model = self._meta.model
+        if type(self).init_instance is not resources.ModelResource.init_instance or any(
+                field.has_default() and callable(field.default) for field in model._meta.concrete_fields):
+            return self.init_instance
+        values = dict(model().__dict__)
+        del values["_state"]
+
+        def make(row=None):
+            instance = model.__new__(model)
+            instance.__dict__.update(values)
+            instance._state = ModelState()
+            return instance
+
+        return make
+
+    def column_plan(self, headers):
+        """How the bulk path reads each column of this file, worked out once for all its rows (import-export's
+        ``import_instance`` → ``import_field`` → ``Field.save`` → ``Field.clean`` → the widget's clean costs five
+        calls a cell): ``(field, attribute, column, the widget's clean or None, default)`` per column the file
+        has; None for a field with its own ``save``/``clean`` (a partial date, the version), which is called.
+        None as a whole when this resource reads rows its own way (its own ``import_instance``)."""
+        if type(self).import_instance is not RecordResource.import_instance:
+            return None
+        plan = []
+        for field in self.get_import_fields():
+            if isinstance(field.widget, widgets.ManyToManyWidget) or not field.attribute \
+                    or field.column_name not in headers:
+                continue
+            kind = type(field)
+            plain = kind.save is ie_fields.Field.save and kind.clean is ie_fields.Field.clean and "__" not in \
+                field.attribute
+            if plain and field.readonly:
+                continue  # Field.save writes nothing
+            plan.append((field, field.attribute, field.column_name, field.widget.clean if plain else None,
+                         field.default))
+        return plan
+
+    def import_planned(self, instance, row, plan, kwargs):
+        """:meth:`import_instance` through a :meth:`column_plan`: each cell through its widget's clean, the value
+        set as ``Field.save`` sets it; the same errors, the same ``validate_row``."""
+        errors = {}
+        for field, attribute, column, clean, default in plan:
+            try:
+                if clean is None:
+                    field.save(instance, row, False, **kwargs)
+                    continue
+                value = clean(row[column], row=row, **kwargs)
+                if default is not NOT_PROVIDED and value in field.empty_values:
+                    value = default() if callable(default) else default
+                if value is not None or field.saves_null_values:
+                    setattr(instance, attribute, value)
+            except ValueError as exc:
+                errors[attribute] = ValidationError(str(exc), code="invalid")
+        errors = ValidationError(errors).update_error_dict({}) if errors else {}
+        errors.update(self.validate_row(instance, row, errors))
+        if errors:
+            raise ValidationError(errors)
+
+    def existing_instances(self, rows, headers, lock=False) -> dict:
+        """``{slug: instance}`` of the rows of the file already in the database, one query per
+        KEYS_PER_QUERY slugs (locked for the update when ``lock``), their derived search columns deferred
+        (they are computed again). A foreign key whose column the file lacks is read for them all at once,
+        for the rules that read it."""
+        model = self._meta.model
+        slugs = list(dict.fromkeys(
+            key for key in (_quiet(cell_text, row.get("slug"), "").strip() for row in rows) if key))
+        found = {}
+        for start in range(0, len(slugs), KEYS_PER_QUERY):
+            queryset = model._base_manager.filter(slug__in=slugs[start:start + KEYS_PER_QUERY])
+            queryset = queryset.defer(*derived_columns(model)).order_by()
+            if lock and connections[self.get_db_connection_name()].features.has_select_for_update:
+                queryset = queryset.select_for_update()
+            found.update((obj.slug, obj) for obj in queryset)
+        absent = [f.attribute for f in self.get_import_fields()
+                  if isinstance(f.widget, SlugForeignKeyWidget) and f.column_name not in headers]
+        if found and absent:
+            models.prefetch_related_objects(list(found.values()), *absent)
+        return found
+
+    def kept_rows(self, created, changed, order, total) -> dict:
+        """The checked rows of an import as the values to write (plain lists, the search columns computed, once
+        per distinct text): ``created`` (new rows, every column but the key, at version 1), ``changed`` (every
+        column but the key at version + 1, then the key and the version read), ``rows`` (each row of the file in
+        order: its kind and text, for the result and the admin log; a new row's place in ``created``, an
+        updated or skipped row's key). Picklable: the admin keeps them from the preview to the confirm."""
+        model = self._meta.model
+        connection = connections[self.get_db_connection_name()]
+        fill_search_columns(model, [*created, *changed])
+        fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+        for instance in created:
+            instance.version = 1
+        expected = [instance.version for instance in changed]
+        for instance in changed:
+            instance.version += 1
+        updates = [row + [instance.pk, version] for row, instance, version in zip(
+            prepared_rows(fields, changed, connection, add=False, stamped=True), changed, expected, strict=True)]
+        for instance, version in zip(changed, expected, strict=True):
+            instance.version = version  # the instances stay as read until written
+        places = {id(instance): place for place, instance in enumerate(created)}
+        rows = [(kind, str(instance), places[id(instance)] if kind == "new" else instance.pk)
+                for kind, instance in order]
+        return {"model": model._meta.label, "columns": [f.attname for f in fields], "total": total,
+                "created": prepared_rows(fields, created, connection, add=True, stamped=True), "changed": updates,
+                "rows": rows}
+
+    def write_kept(self, kept, user=None, file_name=None, **kwargs) -> list:
+        """Write kept rows (:meth:`kept_rows`): new ones in one statement, changed ones in one statement on the
+        condition that the database still holds the version they were read at (else StaleRecordError: the
+        caller's transaction is rolled back), their history, and a new data generation once it commits. The
+        time stamps are the write's. Returns the new rows' keys."""
+        model = self._meta.model
+        using = self.get_db_connection_name()
+        connection = connections[using]
+        fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+        if kept.get("model") != model._meta.label or kept["columns"] != [f.attname for f in fields]:
+            raise StaleRecordError()
+        now = timezone.now()
+        stamps = [(index, field.get_db_prep_save(now, connection), bool(field.auto_now))
+                  for index, field in enumerate(fields)
+                  if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)]
+        created, changed = kept["created"], kept["changed"]
+        for row in created:
+            for index, value, _always in stamps:
+                row[index] = value
+        for row in changed:
+            for index, value, always in stamps:
+                if always:
+                    row[index] = value
+        keys = allocate_pks(model, len(created), using)
+        if keys is None:
+            raise StaleRecordError()  # a table whose keys the database gives: kept_rows cannot be written
+        created = [[key, *row] for key, row in zip(keys, created, strict=True)]
+        insert_values(model, [model._meta.pk, *fields], created, using)
+        if update_rows(model, fields, changed, using) != len(changed):
+            raise StaleRecordError()
+        history_values(model, [model._meta.pk, *fields], created, "+", user, file_name, now, using)
+        history_values(model, [model._meta.pk, *fields], [[row[-2], *row[:-2]] for row in changed], "~", user,
+                       file_name, now, using)
+        if created or changed:
+            from core.listing import new_data_generation
+
+            transaction.on_commit(new_data_generation, using=using)
+        return keys
+
+    def import_kept(self, kept, **kwargs):
+        """The confirm of a preview whose checked rows are written as they are (:meth:`import_bulk`): the
+        result import-export's admin reads (counts, and each written row's key and text for the admin log)."""
+        keys = self.write_kept(kept, **kwargs)
+        result = self.get_result_class()()
+        result.diff_headers = self.get_diff_headers()
+        result.total_rows = kept["total"]
+        result.reused = True
+        row_class = self.get_row_result_class()
+        for kind, text, place in kept["rows"]:
+            row_result = row_class()
+            row_result.import_type = kind
+            row_result.object_id = keys[place] if kind == "new" else place
+            row_result.object_repr = text
+            row_result.instance = KeptRecord(row_result.object_id, text)
+            result.increment_row_result_total(row_result)
+            if kind != "skip" or self._meta.report_skipped:
+                result.append_row_result(row_result)
+        result.problems = []
+        return result
+
+    def write_history(self, user=None, file_name=None):
+        """One history row per saved record, in one bulk insert per kind (who, when, every field)."""
+        reason = f"import of {file_name or 'a file'}"[:100]
+        user = user if getattr(user, "pk", None) else None
+        for history_type, instances in self._history_rows.items():
+            if instances:
+                insert_history(self._meta.model, instances, history_type, user, reason,
+                               self.get_db_connection_name())
+        self._history_rows = {"+": [], "~": []}
+
+
+
+def clean_fields(instance, exclude) -> None:
+    """``instance.clean_fields(exclude=exclude)`` (Django's Model.clean_fields), the same errors, with a text
+    field's usual checks made in place: a text that is a text, within its length, not blank where it may not
+    be, one of its choices, passing its other validators is valid as it is. Any other value, and every other
+    kind of field, goes through the field's own clean, as Django runs it."""
+    errors = {}
+    for field, kind, limit, blank, choices, validators in _clean_plan(type(instance), frozenset(exclude)):
+        value = getattr(instance, field.attname)
+        if blank and value in field.empty_values:
+            continue
+        if kind == "text" and type(value) is str and (limit is None or len(value) <= limit) \
+                and (value or blank) and (choices is None or value in choices or not value):
+            try:
+                for validator in validators:
+                    validator(value)
+                continue
+            except ValidationError:
+                pass  # field.clean below says it as Django does
+        if isinstance(value, DatabaseDefault):
+            continue
+        try:
+            setattr(instance, field.attname, field.clean(value, instance))
+        except ValidationError as exc:
+            errors[field.name] = exc.error_list
+    if errors:
+        raise ValidationError(errors)
+
+
+@functools.lru_cache(maxsize=256)
+def _clean_plan(model, exclude):
+    plan = []
+    text_kinds = (models.CharField.to_python, models.TextField.to_python)
+    for field in model._meta.fields:
+        if field.name in exclude or field.generated:
+            continue
+        kind = type(field)
+        text = (kind.clean is models.Field.clean and kind.to_python in text_kinds and kind.validate is
+                models.Field.validate and kind.run_validators is models.Field.run_validators and field.editable)
+        validators = [v for v in field.validators if not isinstance(v, MaxLengthValidator)]
+        limits = [v.limit_value for v in field.validators if isinstance(v, MaxLengthValidator)]
+        if any(callable(limit) for limit in limits):
+            text = False
+        choices = None
+        if field.choices is not None:
+            choices = frozenset(key for key, _label in field.flatchoices if isinstance(key, str))
+        plan.append((field, "text" if text else "other", min(limits) if limits else None, field.blank, choices,
+                     tuple(validators)))
+    return tuple(plan)
+
+
+@functools.lru_cache(maxsize=64)
+def has_unique_checks(model) -> bool:
+    """Whether a row of ``model`` has anything unique to check besides its slug (the duplicate check and the
+    loaded rows know the slug): a unique field or unique_together, a date-unique, a UniqueConstraint."""
+    unique, dates = model(pk=None)._get_unique_checks(exclude={"slug"})
+    # The key alone is never checked for a loaded row, nor for a new one (it has none yet).
+    unique = [check for check in unique if check[1] != (model._meta.pk.name,)]
+    return bool(unique or dates or any(isinstance(c, models.UniqueConstraint) for c in model._meta.constraints))
+
+
+class KeptRecord:
+    """A row written from kept values (RecordResource.import_kept): its key and text, what the admin log
+    reads of a record."""
+
+    __slots__ = ("pk", "text")
+
+    def __init__(self, pk, text):
+        self.pk, self.text = pk, text
+
+    def __str__(self):
+        return self.text
+
+
+def data_generation():
+    """The shared data generation (core.listing.data_generation; imported here when called, as core.listing
+    imports this module through core.csvexport)."""
+    from core.listing import data_generation as current
+
+    return current()
+
+
+def _quiet(function, value, default):
+    """``function(value)``, or ``default`` when the cell cannot be read (its row reports that)."""
+    try:
+        return function(value)
+    except ValueError:
+        return default
+
+
+# ---------------------------------------------------------------------------
+# Bulk writes: one statement executed for many rows (executemany), so the number of queries does not grow
+# with the number of rows (Django's bulk_create splits a SQLite insert into statements of 999 parameters)
+
+
+def diff_html(old, new, is_new=False) -> str:
+    """One cell of the preview, as import-export's diff (diff-match-patch's HTML) shows it, computed only
+    where the cell changed."""
+    old, new = "" if old is None else str(old), "" if new is None else str(new)
+    if is_new and old != new:
+        old = ""
+    if old == new or not old:
+        if not new:
+            return mark_safe("")
+        text = escape_diff(new)
+        return mark_safe(f"<span>{text}</span>" if old == new else f'<ins style="background:#e6ffe6;">{text}</ins>')
+    matcher = diff_match_patch()
+    diffs = matcher.diff_main(old, new)
+    matcher.diff_cleanupSemantic(diffs)
+    return mark_safe(matcher.diff_prettyHtml(diffs))
+
+
+def escape_diff(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\n", "&para;<br>")
+
+
+def allocate_pks(model, count, using) -> list | None:
+    """``count`` new primary keys for ``model``'s table, or None where this database cannot say (then
+    Django's bulk_create assigns them). SQLite: above the largest key ever given, safe because an
+    import's transaction holds the write lock from its start (IMMEDIATE); PostgreSQL: from the sequence."""
+    if not count:
+        return []
+    connection = connections[using]
+    pk = model._meta.pk
+    if not isinstance(pk, models.AutoField | models.BigAutoField):
+        return None
+    table, column = model._meta.db_table, pk.column
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(
+                f"SELECT max(coalesce((SELECT max({quote(column)}) FROM {quote(table)}), 0), coalesce((SELECT seq "
+                "FROM sqlite_sequence WHERE name = %s), 0))", [table])
+            start = cursor.fetchone()[0]
+            return list(range(start + 1, start + count + 1))
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                           [quote(table), column, count])
+            return [row[0] for row in cursor.fetchall()]
+    return None
+
+
+def insert_values(model, fields, params, using):
+    """INSERT rows of values of ``fields`` (as the database takes them) in one statement (SQLite: through a
+    staged table, see :func:`staged`; PostgreSQL: COPY)."""
+    if not params:
+        return
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            with staged(cursor, model, columns, params, connection) as stage:
+                cursor.execute(f"INSERT INTO {quote(model._meta.db_table)} ({columns}) SELECT {columns} FROM {stage} "
+                               "ORDER BY rowid")
+        else:
+            append_rows(cursor, connection, quote(model._meta.db_table), columns, params)
+
+
+def prepared_rows(fields, instances, connection, add, stamped=False) -> list[list]:
+    """Each instance's values of ``fields`` as the database takes them (``pre_save`` first: auto_now …).
+    Text, whole numbers and keys are taken as they are, dates converted once per distinct date; other values
+    through the field's own conversion. ``stamped``: the time stamps the write sets (auto_now; auto_now_add for
+    new rows) are left None, for the writer to fill (RecordResource.write_kept)."""
+    plans = [_prepare_plan(field) for field in fields]
+    if stamped:
+        plans = [(field, attname, plain, reads, memo, getattr(field, "auto_now", False) or (add and getattr(
+            field, "auto_now_add", False))) for field, attname, plain, reads, memo in plans]
+    else:
+        plans = [(*plan, False) for plan in plans]
+    rows = []
+    for instance in instances:
+        row = []
+        for field, attname, plain, reads, memo, stamp in plans:
+            if stamp:
+                row.append(None)
+                continue
+            value = getattr(instance, attname) if reads else field.pre_save(instance, add)
+            if value is None or type(value) is plain:
+                row.append(value)
+            elif memo is not None and type(value) is datetime.date:
+                found = memo.get(value)
+                if found is None:
+                    found = memo[value] = field.get_db_prep_save(value, connection)
+                row.append(found)
+            else:
+                row.append(field.get_db_prep_save(value, connection))
+        rows.append(row)
+    return rows
+
+
+def _prepare_plan(field):
+    """How :func:`prepared_rows` reads and converts one field: ``(field, attname, the type taken as it is, whether
+    the value is read as it is (no pre_save of its own), a memo of converted dates or None)``."""
+    kind = type(field)
+    reads = kind.pre_save is models.Field.pre_save or (
+        isinstance(field, models.DateField) and not field.auto_now and not field.auto_now_add
+        and kind.pre_save in (models.DateField.pre_save, models.DateTimeField.pre_save))
+    plain = None
+    own_conversion = kind.get_db_prep_save is not models.Field.get_db_prep_save
+    if isinstance(field, models.CharField | models.TextField) and not own_conversion and kind.get_prep_value in (
+            models.CharField.get_prep_value, models.TextField.get_prep_value):
+        plain = str
+    key_types = models.AutoField | models.BigAutoField | models.IntegerField
+    is_key = field.is_relation and field.many_to_one and isinstance(field.target_field, key_types)
+    whole = isinstance(field, models.IntegerField) and not own_conversion and (
+        kind.get_db_prep_value is models.IntegerField.get_db_prep_value)
+    if is_key or whole:
+        plain = int
+    memo = {} if kind in (models.DateField,) else None
+    return field, field.attname, plain, reads, memo
+
+
+def append_rows(cursor, connection, table, columns, params):
+    """INSERT ``params`` (rows of values for ``columns``, SQL) into ``table`` in one statement: COPY on
+    PostgreSQL (ten times quicker than an INSERT per row, even pipelined), else INSERT … executemany."""
+    if connection.vendor == "postgresql" and hasattr(cursor.cursor, "copy"):
+        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for row in params:
+                copy.write_row(row)
+        return
+    width = len(params[0]) if params else 0
+    cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * width)})", params)
+
+
+@contextlib.contextmanager
+def staged(cursor, model, columns, params, connection):
+    """SQLite: ``params`` in a temporary table, for one INSERT … SELECT or UPDATE … FROM. Written row by row,
+    the search index's triggers (core.search) make FTS5 flush its pending terms once per row, five times slower
+    than the whole write; one statement flushes them once."""
+    quote = connection.ops.quote_name
+    stage = quote("import_stage")
+    cursor.execute(f"DROP TABLE IF EXISTS temp.{stage}")
+    cursor.execute(f"CREATE TEMP TABLE {stage} AS SELECT {columns} FROM {quote(model._meta.db_table)} WHERE 0")
+    width = len(params[0]) if params else 0
+    cursor.executemany(f"INSERT INTO temp.{stage} VALUES ({', '.join(['%s'] * width)})", params)
+    try:
+        yield f"temp.{stage}"
+    finally:
+        cursor.execute(f"DROP TABLE IF EXISTS temp.{stage}")
+
+
+def update_rows(model, fields, params, using) -> int:
+    """UPDATE ``fields`` of many rows in one statement; ``params``: each row's values of ``fields`` (as the
+    database takes them), then its key and the version it must still have. Returns how many rows were
+    updated."""
+    if not params:
+        return 0
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    table, key, version = quote(model._meta.db_table), quote(model._meta.pk.column), quote("version")
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            columns = ", ".join(quote(f.column) for f in fields)
+            with staged(cursor, model, f"{columns}, {key} AS stage_pk, {version} AS stage_version", params,
+                        connection) as stage:
+                assignments = ", ".join(f"{quote(f.column)} = {stage}.{quote(f.column)}" for f in fields)
+                cursor.execute(f"UPDATE {table} SET {assignments} FROM {stage} WHERE {table}.{key} = {stage}.stage_pk "
+                               f"AND {table}.{version} = {stage}.stage_version")
+                return cursor.rowcount
+        cursor.executemany(f"UPDATE {table} SET {', '.join(f'{quote(f.column)} = %s' for f in fields)} "
+                           f"WHERE {key} = %s AND {version} = %s", params)
+        return cursor.rowcount
+
+
+def insert_history(model, instances, history_type, user, reason, using):
+    """The history rows django-simple-history's ``bulk_history_create`` makes (who, when, why, every
+    tracked field), written in one statement, without a model instance per row."""
+    history = model.history.model
+    connection = connections[using]
+    date = timezone.now()
+    tracked = [field.attname for field in history.tracked_fields]
+    rows = []
+    for instance in instances:
+        who = getattr(instance, "_history_user", user or history.get_default_history_user(instance))
+        row = SimpleNamespace(**{name: getattr(instance, name) for name in tracked})
+        row.history_date = getattr(instance, "_history_date", date)
+        row.history_user_id = getattr(who, "pk", None)
+        row.history_change_reason = get_change_reason_from_object(instance) or reason
+        row.history_type = history_type
+        row.history_relation_id = instance.pk
+        rows.append(row)
+    fields = [f for f in history._meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    with connection.cursor() as cursor:
+        append_rows(cursor, connection, quote(history._meta.db_table), columns,
+                    prepared_rows(fields, rows, connection, False))
+
+
+def history_values(model, fields, params, history_type, user, file_name, date, using):
+    """The history rows of rows written from values (``params``: each row's values of ``fields``, the key
+    first): who (``user``), when (``date``), why (``import of <file name>``) and every tracked field, as
+    django-simple-history's ``bulk_history_create`` writes them, in one statement, as plain lists."""
+    if not params:
+        return
+    history = model.history.model
+    connection = connections[using]
+    places = {field.attname: index for index, field in enumerate(fields)}
+    user_id = getattr(user, "pk", None)
+    extra = {"history_date": history._meta.get_field("history_date").get_db_prep_save(date, connection),
+             "history_user_id": user_id,
+             "history_change_reason": f"import of {file_name or 'a file'}"[:100], "history_type": history_type}
+    columns = [f for f in history._meta.concrete_fields if not f.primary_key]
+    picks = [places.get(field.attname) for field in columns]
+    if any(pick is None and field.attname not in extra for pick, field in zip(picks, columns, strict=True)):
+        raise ValueError(f"history of {model._meta.label} tracks a column the import does not write")
+    constants = [extra.get(field.attname) for field in columns]
+    rows = [[row[pick] if pick is not None else constant for pick, constant in zip(picks, constants, strict=True)]
+            for row in params]
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        append_rows(cursor, connection, quote(history._meta.db_table), ", ".join(quote(f.column) for f in columns),
+                    rows)
 
 
 def choice_field(attribute, model_field):

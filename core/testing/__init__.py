@@ -103,6 +103,7 @@ def _empty_counts_cache():
     from django.core.cache import caches
 
     caches["counts"].clear()
+    caches["pages"].clear()
 
 
 # ---------------------------------------------------------------------------

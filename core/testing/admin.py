@@ -124,6 +124,28 @@ def csv_bytes(header, rows, encoding="utf-8-sig") -> bytes:
     return stream.getvalue().encode(encoding)
 
 
+OUTCOME_HEADER = ["slug", "metric", "kind", "value", "unit", "value_printed", "qualifier", "period_start",
+                  "period_end", "program", "fund", "county", "source", "quote", "note"]
+
+
+def outcome_row(slug="new-outcome", **changes) -> list[str]:
+    """One outcome of the world (its program, county and source) as an import file's row, in OUTCOME_HEADER's
+    order; ``changes`` replace columns."""
+    row = {
+        "slug": slug, "metric": "就业人数", "kind": "result", "value": "3000", "unit": "人",
+        "value_printed": "3000人", "qualifier": "", "period_start": "2019", "period_end": "2020-06",
+        "program": "retu-jihua", "fund": "", "county": "puan-xian", "source": "tuopin-wenzhang",
+        "quote": "帮助3000人就业", "note": "",
+    }
+    row.update(changes)
+    return [row[key] for key in OUTCOME_HEADER]
+
+
+def outcome_rows(n, prefix, **changes) -> list[list[str]]:
+    """``n`` outcome rows ``<prefix>-0`` … ``<prefix>-<n-1>``."""
+    return [outcome_row(f"{prefix}-{i}", **changes) for i in range(n)]
+
+
 def read_csv_response(response) -> list[list[str]]:
     content = b"".join(response.streaming_content) if response.streaming else response.content
     text = content.decode("utf-8")

@@ -16,23 +16,11 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from core.admin_tools import UploadStorage, XLSXImport
-from core.testing.admin import admin_url, csv_bytes, db_dump, import_file, problems, upload
+from core.testing.admin import OUTCOME_HEADER, admin_url, csv_bytes, db_dump, import_file, outcome_row, problems, upload
 from programs.models import Outcome
 from programs.resources import OutcomeResource
 
-HEADER = ["slug", "metric", "kind", "value", "unit", "value_printed", "qualifier", "period_start",
-          "period_end", "program", "fund", "county", "source", "quote", "note"]
-
-
-def outcome_row(slug="new-outcome", **changes):
-    row = {
-        "slug": slug, "metric": "就业人数", "kind": "result", "value": "3000", "unit": "人",
-        "value_printed": "3000人", "qualifier": "", "period_start": "2019", "period_end": "2020-06",
-        "program": "retu-jihua", "fund": "", "county": "puan-xian", "source": "tuopin-wenzhang",
-        "quote": "帮助3000人就业", "note": "",
-    }
-    row.update(changes)
-    return [row[key] for key in HEADER]
+HEADER = OUTCOME_HEADER
 
 
 def xlsx_bytes(header, rows):
