@@ -7,7 +7,8 @@ What it does (every step timed, every server stopped at the end, whatever happen
    that database too. Use a **scratch** database for this: generate_demo replaces its own earlier rows and
    refuses to run beside any other record. Then ``ANALYZE`` (``VACUUM (ANALYZE)`` on PostgreSQL), as
    autovacuum would soon do there.
-2. Serves the project under gunicorn (one sync worker, so the worker's memory is one process; DEBUG off)
+2. Serves the project under gunicorn through gunicorn.conf.py (one gthread process, so the worker's memory is
+   one process's; DEBUG off; the page cache on unless ``--no-page-cache``)
    on a free loopback port and measures over HTTP from this process: list pages (after a warm-up, the
    median and 95th percentile of repeated requests), the full CSV export (time, and the growth of the
    worker's resident memory, sampled from /proc while the file downloads) and an admin import of
@@ -46,7 +47,17 @@ import urllib.parse
 import uuid
 from pathlib import Path
 
-from common import ROOT, BenchError, Server, free_port, gunicorn_command, loopback_env, percentile, status_kb
+from common import (
+    ROOT,
+    BenchError,
+    Server,
+    free_port,
+    gunicorn_command,
+    gunicorn_env,
+    loopback_env,
+    percentile,
+    status_kb,
+)
 
 BENCH = ROOT / "benchmarks"
 OUT = BENCH / "out"
@@ -63,10 +74,11 @@ PAGE_BUDGET_S = 10  # timed requests of one page stop after this long (at least 
 MIN_RUNS = 3
 CSV_BUDGET_S = 60
 
-TARGET_LIST_P95_MS = 100
+TARGET_LIST_P95_MS = 50  # issue 14: list pages p95 ≤ 50 ms, the province filter included
 TARGET_CSV_GROWTH_MB = 50
-TARGET_IMPORT_ROWS_PER_S = 1000
-TARGET_GENERATE_S = 60
+TARGET_IMPORT_ROWS_PER_S = 5000  # issue 14: preview + confirm of 10,000 outcome rows
+TARGET_GENERATE_S = 45  # issue 14: generate_demo --programs 100000 ≤ 45 s
+TARGET_CSV_RATIO = 0.5  # issue 14: the full CSV of programs in ≤ 0.5× Datasette's time on the same file
 
 
 def log(message):
@@ -242,6 +254,8 @@ def measure_download(client, path, pid, runs):
             if elapsed > CSV_BUDGET_S:  # a download this slow is its own warm-up: time it once only
                 results.append(result)
                 break
+    if not results:  # --csv-runs 0: the warm-up is the one download timed
+        results.append(warm)
     times = [r["seconds"] for r in results]
     return {
         "path": path, "runs": len(results), "median_s": statistics.median(times), "max_s": max(times),
@@ -433,9 +447,13 @@ def bench_project(label, database_url, cwd, args):
     helper("superuser", SUPERUSER, env=env, cwd=cwd, what="creating the superuser")
     result["info"] = info = read_info(env, cwd)
     port = free_port()
-    server = serve(f"gunicorn ({label})", gunicorn_command(
-        port, "--workers", "1", "--timeout", str(SLOW_TIMEOUT), "--graceful-timeout", "5",
-    ), env=env, cwd=cwd, port=port, ready_path="/healthz", log_path=OUT / f"gunicorn-{label}.log")
+    # gunicorn.conf.py as production runs it, with one process (so the worker's memory is one process's) and
+    # its threads; --no-page-cache measures every page rendered afresh (PAGE_CACHE_SECONDS=0).
+    served_env = gunicorn_env(env, workers=1, graceful_timeout=5)
+    if args.no_page_cache:
+        served_env["PAGE_CACHE_SECONDS"] = "0"
+    server = serve(f"gunicorn ({label})", gunicorn_command(port), env=served_env, cwd=cwd, port=port,
+                   ready_path="/healthz", log_path=OUT / f"gunicorn-{label}.log")
     try:
         pid = server.worker_pid()
         client = Client(port)
@@ -575,11 +593,11 @@ def report(results) -> str:
             lines.append(f"Generation: {g['rows']:,} rows (100,000 programs) in {g['generate_s']:.1f} s "
                          f"(`generate_demo` wall time; migrate {g['migrate_s']:.1f} s, then ANALYZE "
                          f"{g.get('analyze_s', 0):.1f} s): "
-                         + (verdict(g["generate_s"] < TARGET_GENERATE_S, f"target < {TARGET_GENERATE_S} s")
-                            if label == "sqlite" else f"the < {TARGET_GENERATE_S} s target is for SQLite"))
+                         + (verdict(g["generate_s"] <= TARGET_GENERATE_S, f"target ≤ {TARGET_GENERATE_S} s")
+                            if label == "sqlite" else f"the ≤ {TARGET_GENERATE_S} s target is for SQLite"))
         lines.append("")
         lines.append("| page | runs | project first request | project median | project p95 | Datasette median "
-                     "| Datasette p95 | p95 ratio | target: p95 ≤ 100 ms and ≤ Datasette |")
+                     f"| Datasette p95 | p95 ratio | target: p95 ≤ {TARGET_LIST_P95_MS} ms and ≤ Datasette |")
         lines.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
         for name, page in project["pages"].items():
             other = datasette["pages"].get(name) if datasette else None
@@ -607,7 +625,8 @@ def report(results) -> str:
                      f"median {other['median_s']:.2f} s, RSS growth {other['rss_growth_mb']:.1f} MB; ratio "
                      f"{c['median_s'] / other['median_s']:.2f}")
         ok_mem = c["rss_growth_mb"] < TARGET_CSV_GROWTH_MB
-        timing = (verdict(c["median_s"] <= other["median_s"], "no slower than Datasette") if other
+        timing = (verdict(c["median_s"] <= TARGET_CSV_RATIO * other["median_s"],
+                          f"≤ {TARGET_CSV_RATIO}× Datasette's time") if other
                   else "not compared (no Datasette in this run)")
         lines.append(text + ". Time: " + timing + "; memory: "
                      + verdict(ok_mem, f"growth < {TARGET_CSV_GROWTH_MB} MB") + ".")
@@ -659,6 +678,8 @@ def main(argv=None):
     parser.add_argument("--skip-generate", action="store_true", help="measure the data already generated")
     parser.add_argument("--only", choices=["sqlite", "postgresql"], help="one database only")
     parser.add_argument("--no-datasette", action="store_true")
+    parser.add_argument("--no-page-cache", action="store_true",
+                        help="PAGE_CACHE_SECONDS=0: pages rendered afresh (default: repeats come from the page cache)")
     parser.add_argument("--at", metavar="REV", help="measure the project as committed at REV (git archive)")
     args = parser.parse_args(argv)
 

@@ -36,9 +36,25 @@ def loopback_env(database_url, secret_key, **extra) -> dict[str, str]:
     return env
 
 
+GUNICORN_CONF = ROOT / "gunicorn.conf.py"
+
+
 def gunicorn_command(port, *options) -> list[str]:
-    return [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}", *options,
-            "--no-control-socket"]  # gunicorn 25+ would otherwise create ~/.gunicorn/gunicorn.ctl
+    """gunicorn as production runs it: the project's gunicorn.conf.py (worker class, threads, timeouts, no
+    control socket …), bound to loopback. Tune it through the environment the file reads (GUNICORN_WORKERS,
+    GUNICORN_THREADS, GUNICORN_TIMEOUT …, see gunicorn_env) rather than with ``options``, so that what is
+    measured is what the Dockerfile and compose run; ``options`` are passed on last for the odd exception."""
+    return [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), "--bind", f"127.0.0.1:{port}",
+            *options, "config.wsgi"]
+
+
+def gunicorn_env(env: dict[str, str], *, workers=None, threads=None, timeout=None, graceful_timeout=None,
+                 keepalive=None, max_requests=None) -> dict[str, str]:
+    """``env`` with the overrides gunicorn.conf.py reads (None: the file's default)."""
+    overrides = {"GUNICORN_WORKERS": workers, "GUNICORN_THREADS": threads, "GUNICORN_TIMEOUT": timeout,
+                 "GUNICORN_GRACEFUL_TIMEOUT": graceful_timeout, "GUNICORN_KEEPALIVE": keepalive,
+                 "GUNICORN_MAX_REQUESTS": max_requests}
+    return {**env, **{name: str(value) for name, value in overrides.items() if value is not None}}
 
 
 def free_port() -> int:

@@ -1,15 +1,18 @@
-"""Load test: mixed traffic against gunicorn on PostgreSQL, from a second process on loopback.
+"""Load test: mixed traffic against gunicorn on PostgreSQL or SQLite, from a second process on loopback.
 
     .venv/bin/python benchmarks/load.py                      # 60 s, 16 connections, 100,000 programs
     .venv/bin/python benchmarks/load.py --duration 20 --connections 8 --no-setup
+    .venv/bin/python benchmarks/load.py --database-url sqlite:////tmp/load.sqlite3   # the embedded default
 
-1. Data (skipped with ``--no-setup``, and skipped by itself when it is already there): creates the
-   PostgreSQL database ``bench_load`` if missing (only ``bench_load*`` names are accepted), migrates it,
-   loads the seeds and runs ``generate_demo --programs N`` (seed records are allowed beside generated ones,
-   so no ``--force``).
-2. Starts gunicorn (``config.wsgi``, DEBUG off, plain HTTP on 127.0.0.1) as its own process group:
-   ``--workers`` processes of the ``gthread`` class with ``--threads`` threads each (defaults 5 × 4 for
-   two cores: see BENCHMARKS.md), waits for ``/healthz``.
+1. Data (skipped with ``--no-setup``, and skipped by itself when it is already there): PostgreSQL: creates
+   the database ``bench_load`` if missing (only ``bench_load*`` names are accepted); SQLite: the file (made
+   when missing). Then migrates it, loads the seeds and runs ``generate_demo --programs N`` (seed records are
+   allowed beside generated ones, so no ``--force``), and refreshes the planner's statistics (PostgreSQL
+   ``VACUUM (ANALYZE)``, SQLite ``ANALYZE``).
+2. Starts gunicorn as production runs it: ``gunicorn -c gunicorn.conf.py config.wsgi`` (DEBUG off, plain
+   HTTP on 127.0.0.1) as its own process group, with only environment overrides: ``--workers`` and
+   ``--threads`` become GUNICORN_WORKERS and GUNICORN_THREADS (unset: the file's defaults, 2 × cores + 1
+   processes × 4 threads); waits for ``/healthz``.
 3. This process is the client: ``--connections`` threads, each with its own keep-alive
    ``http.client`` connection, send requests back to back (closed loop, no think time): filtered lists
    (35 %), searches in simplified and traditional script (25 %), detail pages (30 %) and filtered CSV
@@ -41,7 +44,18 @@ import urllib.parse
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from common import ROOT, BenchError, Server, children, gunicorn_command, loopback_env, percentile, proc_stats, status_kb
+from common import (
+    ROOT,
+    BenchError,
+    Server,
+    children,
+    gunicorn_command,
+    gunicorn_env,
+    loopback_env,
+    percentile,
+    proc_stats,
+    status_kb,
+)
 
 PYTHON = sys.executable
 
@@ -83,7 +97,30 @@ def manage(args, *command: str, timeout: float = 1800) -> str:
     return result.stdout
 
 
+def is_sqlite(args) -> bool:
+    return args.database_url.startswith("sqlite:")
+
+
+def sqlite_path(args) -> Path:
+    """The file of ``sqlite:////absolute/path`` (or ``sqlite:///relative`` from the project root)."""
+    path = urllib.parse.urlsplit(args.database_url).path[1:]
+    if not path or path == ":memory:":
+        sys.exit("the load test needs a SQLite file, not an in-memory database: sqlite:////path/to/file.sqlite3")
+    return (ROOT / path).resolve()
+
+
+def database_name(args) -> str:
+    return sqlite_path(args).name if is_sqlite(args) else urllib.parse.urlsplit(args.database_url).path.lstrip("/")
+
+
 def connect(args, dbname: str | None = None):
+    """A connection with ``execute(sql).fetchone()``: psycopg (autocommit), or sqlite3 on the file, read-only
+    unless ``writable`` (setup's ANALYZE)."""
+    if is_sqlite(args):
+        import sqlite3
+
+        mode = "rw" if dbname == "writable" else "ro"
+        return contextlib.closing(sqlite3.connect(f"file:{sqlite_path(args)}?mode={mode}", uri=True, timeout=30))
     import psycopg
 
     url = urllib.parse.urlsplit(args.database_url)
@@ -93,13 +130,20 @@ def connect(args, dbname: str | None = None):
 
 
 def setup(args) -> None:
-    name = urllib.parse.urlsplit(args.database_url).path.lstrip("/")
-    if not name.startswith("bench_load"):
-        sys.exit(f"refusing database {name!r}: the load test only creates and fills databases named bench_load*")
-    with connect(args, "postgres") as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-            print(f"  created database {name}", flush=True)
+    if is_sqlite(args):
+        path = sqlite_path(args)
+        if not path.parent.is_dir():
+            sys.exit(f"no folder {path.parent} for the SQLite file")
+        if not path.exists():
+            print(f"  creating {path}", flush=True)
+    else:
+        name = database_name(args)
+        if not name.startswith("bench_load"):
+            sys.exit(f"refusing database {name!r}: the load test only creates and fills databases named bench_load*")
+        with connect(args, "postgres") as conn:
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+                conn.execute(f'CREATE DATABASE "{name}"')
+                print(f"  created database {name}", flush=True)
     manage(args, "migrate", "--noinput", "-v0")
     with connect(args) as conn:
         sources = conn.execute("SELECT count(*) FROM programs_source").fetchone()[0]
@@ -110,6 +154,13 @@ def setup(args) -> None:
         manage(args, "generate_demo", "--programs", str(args.programs), "--no-progress", timeout=3600)
     else:
         print(f"  {generated} generated programs already there", flush=True)
+    if is_sqlite(args):
+        # The query planner's statistics, as a database that has been live a while would have them.
+        with connect(args, "writable") as conn:
+            conn.execute("ANALYZE")
+            conn.commit()
+        print("  ANALYZE done", flush=True)
+        return
     # The steady state of a database that has been live a while: statistics and visibility map up to date,
     # so autovacuum does not start on the freshly generated rows in the middle of the measurement.
     with connect(args) as conn:
@@ -256,12 +307,23 @@ def drive(args, slugs, seconds: float) -> tuple[list[tuple[str, int, float, str]
 
 
 def start_gunicorn(args, log_path: Path) -> Server:
-    options = ["--workers", str(args.workers), "--worker-class", args.worker_class, "--timeout", "60",
-               "--keep-alive", "5"]
-    if args.worker_class == "gthread":
-        options += ["--threads", str(args.threads)]
-    return Server("gunicorn", gunicorn_command(args.port, *options), env=server_env(args), cwd=ROOT, port=args.port,
+    """gunicorn.conf.py as it is; only ``--workers`` / ``--threads`` given on this command line are passed, as
+    the environment overrides the file reads."""
+    env = gunicorn_env(server_env(args), workers=args.workers, threads=args.threads)
+    return Server("gunicorn", gunicorn_command(args.port), env=env, cwd=ROOT, port=args.port,
                   ready_path="/healthz", log_path=log_path, ready_timeout=60)
+
+
+def gunicorn_shape(port: int, env: dict[str, str]) -> dict[str, str]:
+    """The workers, threads and worker class gunicorn.conf.py gives with these overrides (for the report)."""
+    result = subprocess.run([*gunicorn_command(port), "--print-config"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=60)
+    shape = {}
+    for line in result.stdout.splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() in {"workers", "threads", "worker_class", "timeout"}:
+            shape[key.strip()] = value.strip()
+    return shape
 
 
 def worker_rss_mb(master_pid: int) -> list[float]:
@@ -288,7 +350,7 @@ def cpu_seconds(master_pid: int, dbname: str) -> dict[str, dict[int, float]]:
             command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if command.startswith("postgres:") and f" {dbname} 127.0.0.1(" in command:  # client backends only
+        if dbname and command.startswith("postgres:") and f" {dbname} 127.0.0.1(" in command:  # client backends only
             found["database"][pid] = used
     return found
 
@@ -375,8 +437,9 @@ def print_report(summary, args, wall):
     if args.exclude_shape:
         print(f"\nleft out: {', '.join(args.exclude_shape)}")
     print(f"\n{args.duration:g} s at {args.connections} connections (measured {wall:.1f} s), gunicorn "
-          f"{args.workers} × {args.worker_class}"
-          + (f" × {args.threads} threads" if args.worker_class == "gthread" else ""))
+          f"(gunicorn.conf.py) {args.shape.get('workers', '?')} × {args.shape.get('worker_class', '?')} × "
+          f"{args.shape.get('threads', '?')} threads, timeout {args.shape.get('timeout', '?')} s, "
+          f"database {'SQLite' if is_sqlite(args) else 'PostgreSQL'}")
     print(f"{'kind':<8} {'requests':>9} {'req/s':>7} {'2xx':>8} {'429':>5} {'errors':>6} "
           f"{'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}")
     for kind, row in summary.items():
@@ -389,15 +452,17 @@ def print_report(summary, args, wall):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/bench_load",
-                        help="PostgreSQL database to fill and serve (name must start with bench_load)")
+                        help="PostgreSQL database to fill and serve (name must start with bench_load), or a "
+                             "SQLite file: sqlite:////absolute/path.sqlite3")
     parser.add_argument("--programs", type=int, default=100_000, help="generated programs (default 100000)")
     parser.add_argument("--no-setup", action="store_true", help="use the database as it is")
     parser.add_argument("--duration", type=float, default=60, help="seconds measured (default 60)")
     parser.add_argument("--warmup", type=float, default=10, help="seconds of traffic before measuring (default 10)")
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections (default 16)")
-    parser.add_argument("--workers", type=int, default=5, help="gunicorn processes (default 5: 2 × cores + 1)")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gthread process (default 4)")
-    parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
+    parser.add_argument("--workers", type=int, default=None,
+                        help="GUNICORN_WORKERS for gunicorn.conf.py (default: the file's, 2 × cores + 1)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="GUNICORN_THREADS for gunicorn.conf.py (default: the file's, 4)")
     parser.add_argument("--export-concurrency", type=int, default=None,
                         help="EXPORT_CONCURRENCY for the server (default: the app's default, 2)")
     parser.add_argument("--statement-timeout", type=int, default=30, help="DB_STATEMENT_TIMEOUT (default 30)")
@@ -431,6 +496,7 @@ def main(argv=None) -> int:
     print(f"data: {slugs['_counts']}", flush=True)
 
     log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"load-gunicorn-{args.port}.log"
+    args.shape = gunicorn_shape(args.port, gunicorn_env(server_env(args), workers=args.workers, threads=args.threads))
     server = start_gunicorn(args, log_path)
     try:
         if args.warmup > 0:
@@ -440,7 +506,7 @@ def main(argv=None) -> int:
         print(f"measuring for {args.duration:g} s (load average before: {load_before[0]:.2f}) …", flush=True)
         sampler = MemorySampler(server.pid)
         sampler.start()
-        dbname = urllib.parse.urlsplit(args.database_url).path.lstrip("/")
+        dbname = "" if is_sqlite(args) else database_name(args)  # SQLite runs inside the workers
         cpu_sampler, machine_before = CpuSampler(server.pid, dbname), machine_busy_seconds()
         cpu_sampler.start()
         results, wall, error_samples = drive(args, slugs, args.duration)
@@ -471,7 +537,8 @@ def main(argv=None) -> int:
     total = machine_after[1] - machine_before[1]
     cpu_per_request = cpu_used / max(1, overall["requests"]) * 1000
     db_per_request = db_cpu_used / max(1, overall["requests"]) * 1000
-    print(f"CPU per request: gunicorn {cpu_per_request:.0f} ms, PostgreSQL {db_per_request:.0f} ms "
+    database = "SQLite (in the workers)" if is_sqlite(args) else "PostgreSQL"
+    print(f"CPU per request: gunicorn {cpu_per_request:.0f} ms, {database} {db_per_request:.0f} ms "
           f"({cpu_used:.1f} s and {db_cpu_used:.1f} s over {overall['requests']} requests); the whole machine was "
           f"{100 * busy / total:.0f} % busy ({busy:.0f} of {total:.0f} CPU s, this client and everything else "
           "running included)")

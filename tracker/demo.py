@@ -10,29 +10,40 @@ its own earlier rows before writing new ones, never touches a seed row (the reco
 ``seeds/``, which ``make run`` loads), and refuses to run on a database that holds any other
 record unless it is forced: such a database is somebody's real data.
 
-Speed: rows are written with ``bulk_create`` and plain ``INSERT``s in batches (100,000 programs,
-500,000 figures and their links take about a minute on SQLite; BENCHMARKS.md has the figures).
-``bulk_create`` sends no ``pre_save`` signal, so ``search_text`` and ``search_tokens`` are filled
-here; every text is built from a small vocabulary, so each fragment is normalised once and the
-pieces are joined (``tests/test_generate_demo.py`` checks that the result equals what a save would
-write, on a sample). The SQLite search index is rebuilt once at the end instead of row by row.
-Generated rows get no history rows.
+Speed (100,000 programs, about 1.07 million rows; BENCHMARKS.md has the figures): the big tables'
+rows are built as tuples and written without model instances (SQLite: ``executemany``; PostgreSQL:
+``COPY``), by a second thread on the same connection while the next rows are built, in one
+transaction. ``search_text`` and ``search_tokens`` are filled here (no ``pre_save`` is sent): every
+text is made of fragments of a small vocabulary, so each fragment is normalised, read in pinyin and
+cut into index terms once, and a text's terms are put together from its fragments' (the tests
+check every generated row against what a save would write). On SQLite the secondary indexes and
+the search index's triggers of the big tables are taken down for the load and put back from their
+SQL afterwards, each batch goes into the search index in one statement, and a database file nobody
+else has open is written with a rollback journal and ``synchronous=OFF`` (WAL and the usual syncs
+are put back after). Generated rows get no history rows; cached facet counts are made stale on
+commit, and ANALYZE runs at the end.
 """
 
 from __future__ import annotations
 
 import datetime
+import queue
 import random
+import re
+import threading
+from contextlib import contextmanager, suppress
 from decimal import Decimal
 
 from django.apps import apps
 from django.core.management.color import no_style
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections, transaction
 from django.utils import translation
+from pypinyin.converter import UltimateConverter
+from pypinyin.core import Pinyin
 
 from core import registry
 from core.listing import new_data_generation
-from core.search import drop_index, ensure_index, normalise, pinyin_of, search_tokens
+from core.search import drop_index, ensure_index, fts_table, normalise, search_tokens
 
 DEMO_PREFIX = "demo-"
 BATCH = 2000
@@ -117,32 +128,68 @@ MULTIPLIER = {"": 1, "万": 10_000, "亿": 100_000_000}
 # Text helpers: a text is a list of fragments; each fragment is normalised once.
 
 
+class _MemoConverter(UltimateConverter):
+    """The converter ``pypinyin.lazy_pinyin`` uses with its defaults, remembering each segment's reading.
+
+    ``lazy_pinyin`` cuts a text into segments (runs of Chinese by its phrase dictionary, and the runs
+    between them) and converts each segment on its own, so a text's reading is the readings of its
+    segments: remembering them gives exactly :func:`core.search.pinyin_of`, several times faster
+    (a generated name repeats the segments of a small vocabulary).
+    """
+
+    def __init__(self):
+        super().__init__(v_to_u=False, neutral_tone_with_five=False, tone_sandhi=False)
+        self._memo: dict = {}
+
+    def convert(self, words, style, heteronym, errors, strict, **kwargs):
+        key = (words, style, heteronym, errors, strict)
+        value = self._memo.get(key)
+        if value is None:
+            value = self._memo[key] = super().convert(words, style, heteronym, errors, strict, **kwargs)
+        return value
+
+
 class Texts:
     """Caches of normalised and pinyin forms of fragments (the vocabulary is small)."""
 
     def __init__(self):
         self._norm: dict[str, str] = {}
         self._pinyin: dict[str, str] = {}
+        self._slug: dict[str, str] = {}
+        self._tokens: dict[str, list[str]] = {}
+        self._kinds: dict[str, tuple[int, int]] = {}
+        self._reader = Pinyin(_MemoConverter())
+
+    def norm1(self, fragment: str) -> str:
+        value = self._norm.get(fragment)
+        if value is None:
+            # ASCII is its own NFKC form and has no traditional characters: only lowercased.
+            value = fragment.lower() if fragment.isascii() else normalise(fragment)
+            if len(self._norm) > 200_000:
+                self._norm.clear()
+            self._norm[fragment] = value
+        return value
 
     def norm(self, fragments) -> str:
-        out = []
-        cache = self._norm
-        for fragment in fragments:
-            value = cache.get(fragment)
-            if value is None:
-                # ASCII is its own NFKC form and has no traditional characters: only lowercased.
-                value = fragment.lower() if fragment.isascii() else normalise(fragment)
-                if len(cache) < 200_000:
-                    cache[fragment] = value
-            out.append(value)
-        return "".join(out)
+        norm1 = self.norm1
+        return "".join([norm1(fragment) for fragment in fragments])
 
     def pinyin(self, fragments) -> str:
-        """The pinyin of the joined text (not of each fragment: 电商+行动 reads shanghang joined)."""
+        """The pinyin of the joined text (not of each fragment: 电商+行动 reads shanghang joined);
+        the same as ``pinyin_of`` (checked on every generated name by the tests)."""
         text = "".join(fragments)
         value = self._pinyin.get(text)
         if value is None:
-            value = self._pinyin[text] = pinyin_of(text)
+            if len(self._pinyin) > 100_000:  # most names occur once: the cache is emptied now and then
+                self._pinyin.clear()
+            value = self._pinyin[text] = "".join(self._reader.lazy_pinyin(text, errors="ignore")).lower()
+        return value
+
+    def slugpart(self, fragments) -> str:
+        text = "".join(fragments)
+        value = self._slug.get(text)
+        if value is None:
+            value = self._slug[text] = _slugpart(self.pinyin(fragments))
         return value
 
     def search_text(self, parts, name_fragments) -> str:
@@ -153,6 +200,71 @@ class Texts:
             pieces.append(self.norm([name_pinyin]))
         return "\n".join(pieces)
 
+    def terms(self, text, remember=True) -> list[str]:
+        """The index terms of ``text`` as a list (``search_tokens``). The terms of a text made of
+        pieces that no term spans (lines; digits, then Chinese) are the pieces' terms in order, each
+        once: ``" ".join(dict.fromkeys(terms of each piece))``."""
+        found = self._tokens.get(text)
+        if found is None:
+            joined = search_tokens(text)
+            found = joined.split(" ") if joined else []
+            if remember:
+                if len(self._tokens) > 100_000:
+                    self._tokens.clear()
+                self._tokens[text] = found
+        return found
+
+    def line_terms(self, pieces) -> list[str]:
+        """The index terms of ``"".join(pieces)`` (normalised pieces), from each piece's terms.
+
+        A run of Chinese that goes on from one piece into the next adds the bigram across the
+        join, between the two pieces' terms, where ``search_tokens`` has it; nothing else spans a
+        join, but a run of ASCII letters or digits, whose terms (its suffixes) are then taken of
+        the whole line. The list may hold a term twice: the caller keeps each once, in order.
+        """
+        out = []
+        kinds = self._kinds
+        last_kind, last_char = 0, ""
+        for piece in pieces:
+            if not piece:
+                continue
+            kind = kinds.get(piece)
+            if kind is None:
+                if len(kinds) > 100_000:
+                    kinds.clear()
+                kind = kinds[piece] = (_char_kind(piece[0]), _char_kind(piece[-1]))
+            if kind[0] == last_kind:
+                if last_kind == _CHINESE:
+                    out.append(last_char + piece[0])
+                elif last_kind == _ASCII:
+                    return self.terms("".join(pieces), remember=False)
+            out += self.terms(piece)
+            last_kind, last_char = kind[1], piece[-1]
+        return out
+
+    def indexed(self, parts, name_fragments) -> tuple[str, str]:
+        """``(search_text, search_tokens)`` as a save would write them (``build_search_text``: each
+        non-empty part normalised, then the name's pinyin), the terms put together from the
+        fragments' (see :meth:`line_terms`)."""
+        lines = [[self.norm1(fragment) for fragment in fragments] for fragments in parts if any(fragments)]
+        name_pinyin = self.pinyin(name_fragments) if name_fragments else ""
+        if name_pinyin:
+            lines.append([self.norm1(name_pinyin)])
+        terms = []
+        for pieces in lines:
+            terms += self.line_terms(pieces)
+        return "\n".join("".join(pieces) for pieces in lines), " ".join(dict.fromkeys(terms))
+
+
+_ASCII, _CHINESE = 1, 2  # the two kinds of run search_tokens cuts a text into (0: neither)
+
+
+_ASCII_CHAR, _CHINESE_CHAR = re.compile(r"[0-9A-Za-z]"), re.compile(r"[^\W\x00-\x7f_]")  # core.search._RUNS
+
+
+def _char_kind(char: str) -> int:
+    return _ASCII if _ASCII_CHAR.match(char) else _CHINESE if _CHINESE_CHAR.match(char) else 0
+
 
 def _weighted(rng, pairs):
     total = sum(weight for *_rest, weight in pairs)
@@ -162,6 +274,12 @@ def _weighted(rng, pairs):
         if pick <= 0:
             return item
     return pairs[-1]
+
+
+def _number_terms(number: str) -> list[str]:
+    """The index terms of a printed number (digits and a decimal point), as ``search_tokens``
+    gives them (each run of digits and its suffixes), not necessarily each once."""
+    return [run[i:] for run in number.split(".") for i in range(len(run))]
 
 
 def _slugpart(pinyin: str) -> str:
@@ -244,30 +362,69 @@ def generate_demo(*, programs: int, seed: int = 1, force: bool = False, progress
     # SQLite checks every foreign key of every inserted row as it goes; the generator's keys are
     # right by construction, so they are checked once at the end instead (any violation raises
     # and the transaction rolls back). PostgreSQL defers its checks to the commit anyway.
-    with connection.constraint_checks_disabled(), transaction.atomic(), translation.override("en"):
+    with (_sqlite_bulk_journal(), connection.constraint_checks_disabled(), transaction.atomic(),
+          translation.override("en")):
         if connection.vendor == "sqlite":
             with connection.cursor() as cursor:  # a bigger page cache for this connection's big writes
                 cursor.execute("PRAGMA cache_size = -262144")
         elif connection.vendor == "postgresql":
             with connection.cursor() as cursor:  # deleting a previous run can outlast a page's timeout
                 cursor.execute("SET LOCAL statement_timeout = 0")
-        # FTS5 indexes a table several times faster in one rebuild than row by row through its
-        # triggers: the SQLite search index is taken down for the bulk writes and built again
-        # after them, inside the same transaction.
+        # SQLite's search index (FTS5) is taken down for the deletion of earlier demo rows and made
+        # again over what is left; the bulk tables' rows are then indexed a batch at a time by one
+        # statement each, not row by row through the index's triggers (several times slower), and
+        # the triggers are put back at the end. All inside the same transaction.
         searchable = [m for m in apps.get_models() if hasattr(m, "SEARCH_FIELDS")]
         if connection.vendor == "sqlite":
             for model in searchable:
                 drop_index(model, connection)
         delete_demo()
-        counts = _Generator(programs=programs, seed=seed, progress=progress or (lambda n: None)).run()
         for model in searchable:
             ensure_index(model, connection)
+        generator = _Generator(programs=programs, seed=seed, progress=progress or (lambda n: None))
+        counts = generator.run()
+        for model in searchable:
+            ensure_index(model, connection)  # nothing left to do unless a step above was skipped
         connection.check_constraints()
         # bulk writes send no signals: cached facet counts are made stale here, on commit
         transaction.on_commit(new_data_generation)
         with connection.cursor() as cursor:  # planner statistics for the new row counts
             cursor.execute("ANALYZE")
     return counts
+
+
+@contextmanager
+def _sqlite_bulk_journal():
+    """SQLite, a database file nobody else has open: the load is written with a rollback journal
+    and no syncs, WAL and the usual syncs are put back after it.
+
+    In WAL mode every page of the load would be written twice (to the log, then into the file at
+    the checkpoint); with a rollback journal only the pages that existed before are copied (new
+    pages need no journal), and the transaction is still all or nothing. A database another
+    connection has open keeps its mode (SQLite refuses the change): its readers go on reading.
+    """
+    if connection.vendor != "sqlite" or connection.in_atomic_block or connection.is_in_memory_db():
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA journal_mode")
+        mode = cursor.fetchone()[0]
+        cursor.execute("PRAGMA synchronous")
+        synchronous = cursor.fetchone()[0]
+        cursor.execute("PRAGMA busy_timeout")
+        timeout = cursor.fetchone()[0]
+        cursor.execute("PRAGMA busy_timeout = 0")  # the file is in use: no waiting, WAL stays
+        with suppress(OperationalError):
+            cursor.execute("PRAGMA journal_mode = DELETE")
+        cursor.execute(f"PRAGMA busy_timeout = {int(timeout)}")
+        cursor.execute("PRAGMA synchronous = OFF")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA synchronous = {int(synchronous)}")
+            with suppress(OperationalError):  # a connection opened the file meanwhile: it set WAL itself
+                cursor.execute(f"PRAGMA journal_mode = {mode}")
 
 
 class _Generator:
@@ -279,6 +436,11 @@ class _Generator:
         self.counts: dict[str, int] = {}
         self.now = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
         self.slugs: set[str] = set()
+        self.db = connections[DEFAULT_DB_ALIAS]  # this thread's connection, lent to the writer thread
+        self.sqlite = self.db.vendor == "sqlite"
+        self.stashed: dict[str, list] = {}  # SQLite: table -> its indexes and search triggers, down for the load
+        self.jobs = None  # the writer thread's queue while it runs
+        self.failure = None
 
     # -- helpers ---------------------------------------------------------------
 
@@ -303,46 +465,136 @@ class _Generator:
         self.counts[str(label)] = self.counts.get(str(label), 0) + len(objects)
         return objects
 
-    def insert(self, model, rows: list[dict], label=None, with_id=False):
-        """Plain ``INSERT`` of many rows given as ``{attname: value}`` (missing columns get the field
-        default). Several times faster than ``bulk_create`` because no model instance is built; used
-        for the tables that grow with ``--programs``."""
-        if any(f.name == "search_tokens" for f in model._meta.concrete_fields):
-            for row in rows:
-                row["search_tokens"] = search_tokens(row.get("search_text", ""))
-        fields = [f for f in model._meta.concrete_fields if with_id or not f.primary_key]
-        columns = [f.attname for f in fields]
-        defaults = [f.get_default() if f.has_default() else None for f in fields]
-        ops = connection.ops
-        prepare = []
-        for f in fields:
-            internal = f.get_internal_type()
-            if internal == "DateField":
-                prepare.append(lambda value: None if value is None else ops.adapt_datefield_value(value))
-            elif internal == "DecimalField":
-                prepare.append(lambda value, f=f: None if value is None else ops.adapt_decimalfield_value(
-                    value, f.max_digits, f.decimal_places))
-            else:
-                prepare.append(None)
-        qn = connection.ops.quote_name
-        sql = (f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
-               f"VALUES ({', '.join(['%s'] * len(fields))})")
-        # The timestamps are the same for every row: adapted once.
-        now = {name: ops.adapt_datetimefield_value(value) for name, value in self.stamp().items()}
-        with connection.cursor() as cursor:
-            for start in range(0, len(rows), BATCH * 5):
-                chunk = rows[start:start + BATCH * 5]
-                values = []
-                for row in chunk:
-                    out = []
-                    for column, default, prep in zip(columns, defaults, prepare, strict=True):
-                        value = row.get(column, now.get(column, default))
-                        out.append(prep(value) if prep else value)
-                    values.append(out)
-                cursor.executemany(sql, values)
-                self.progress(len(chunk))
+    # -- the writer thread: the database work of the big tables runs beside the generation ----------
+    #
+    # The generation is Python and the writes are mostly SQLite's or PostgreSQL's own work, so on two
+    # cores they take turns on one: the rows are handed in batches to a second thread, which writes
+    # them in order on this thread's connection (lent to it, inside the same transaction) while the
+    # next batch is built. The main thread does not touch the database while the writer runs.
+
+    def start_writer(self):
+        self.jobs = queue.Queue(maxsize=4)  # a few batches ahead at most: memory stays flat
+        self.db.inc_thread_sharing()
+        self.writer = threading.Thread(target=self._work, name="generate_demo writer", daemon=True)
+        self.writer.start()
+
+    def _work(self):
+        while (job := self.jobs.get()) is not None:
+            if self.failure is None:
+                try:
+                    job[0](*job[1])
+                except BaseException as exc:  # raised again in the main thread by stop_writer
+                    self.failure = exc
+
+    def stop_writer(self):
+        if self.jobs is None:
+            return
+        self.jobs.put(None)
+        self.writer.join()
+        self.jobs = None
+        self.db.dec_thread_sharing()
+        if self.failure is not None:
+            raise self.failure
+
+    def later(self, job, *args):
+        """Run ``job(*args)`` in the writer thread (at once when it is not running)."""
+        if self.failure is not None:
+            self.stop_writer()
+        if self.jobs is None:
+            job(*args)
+        else:
+            self.jobs.put((job, args))
+
+    def insert(self, model, columns, rows, label=None):
+        """Write many rows given as tuples in the order of ``columns`` (attribute names); every other
+        column gets its field's default (the timestamps: ``self.now``). No model instance is built:
+        SQLite gets one ``executemany`` per batch, PostgreSQL one ``COPY``. Used for the tables that
+        grow with ``--programs``; several times faster than ``bulk_create``. Runs in the writer thread."""
         label = str(label or model._meta.verbose_name_plural)
         self.counts[label] = self.counts.get(label, 0) + len(rows)
+        if rows:
+            self.later(self._insert, model, columns, rows)
+
+    def _insert(self, model, columns, rows):
+        db, meta = self.db, model._meta
+        by_name = {f.attname: f for f in meta.concrete_fields}
+        rest = [f for f in meta.concrete_fields if f.attname not in columns and not f.primary_key]
+        stamp = self.stamp()
+        ops = db.ops
+        tail = tuple(
+            ops.adapt_datetimefield_value(stamp[f.attname]) if f.attname in stamp
+            else f.get_db_prep_save(f.get_default() if f.has_default() else None, db)
+            for f in rest
+        )
+        qn = ops.quote_name
+        names = ", ".join(qn(by_name[name].column) for name in columns) + "".join(f", {qn(f.column)}" for f in rest)
+        table = qn(meta.db_table)
+        step = BATCH * 5
+        with db.cursor() as cursor:
+            if db.vendor == "postgresql":
+                # COPY: psycopg adapts the values (dates, decimals, None) itself.
+                with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                    for start in range(0, len(rows), step):
+                        for row in rows[start:start + step]:
+                            copy.write_row(row + tail)
+                        self.progress(len(rows[start:start + step]))
+                return
+            searched = self.sqlite and hasattr(model, "SEARCH_FIELDS")
+            if self.sqlite:
+                self.stash(model)
+                if searched:
+                    cursor.execute(f"SELECT coalesce(max({qn(meta.pk.column)}), 0) FROM {table}")
+                    last = cursor.fetchone()[0]
+            dates = [i for i, name in enumerate(columns) if by_name[name].get_internal_type() == "DateField"]
+            adapted = {None: None}
+            sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * (len(columns) + len(tail)))})"
+            for start in range(0, len(rows), step):
+                chunk = rows[start:start + step]
+                if dates:
+                    values = []
+                    for row in chunk:
+                        row = list(row)
+                        for i in dates:
+                            value = row[i]
+                            shown = adapted.get(value)
+                            if shown is None and value is not None:
+                                shown = adapted[value] = ops.adapt_datefield_value(value)
+                            row[i] = shown
+                        values.append((*row, *tail))
+                else:
+                    values = [row + tail for row in chunk]
+                cursor.executemany(sql, values)
+                self.progress(len(chunk))
+            if searched:  # the new rows into the search index, in one statement
+                fts = qn(fts_table(model))
+                cursor.execute(f"INSERT INTO {fts} (rowid, search_tokens) SELECT {qn(meta.pk.column)}, search_tokens "
+                               f"FROM {table} WHERE {qn(meta.pk.column)} > %s", [last])
+
+    def stash(self, model):
+        """SQLite: take down the table's own indexes (SQLite builds an index from sorted rows
+        several times faster than it keeps one current row by row) and its search index's triggers
+        (:meth:`_insert` indexes each batch in one statement); :meth:`restore` makes them again from
+        their SQL, in the same transaction. Unique constraints (SQLite's automatic indexes) stay."""
+        table = model._meta.db_table
+        if table in self.stashed:
+            return
+        with self.db.cursor() as cursor:
+            cursor.execute("SELECT type, name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') "
+                           "AND tbl_name = %s AND sql IS NOT NULL ORDER BY type, name", [table])
+            self.stashed[table] = cursor.fetchall()
+            for kind, name, _sql in self.stashed[table]:
+                cursor.execute(f"DROP {kind.upper()} {self.db.ops.quote_name(name)}")
+
+    def restore(self, *models):
+        """Make the indexes and triggers :meth:`stash` took down again (in the writer thread, after
+        the last batch of these tables)."""
+        self.later(self._restore, [m._meta.db_table for m in models])
+
+    def _restore(self, tables):
+        with self.db.cursor() as cursor:
+            for table in tables:
+                for _kind, _name, sql in self.stashed.pop(table, []):
+                    cursor.execute(sql)
 
     def next_id(self, model) -> int:
         from django.db.models import Max
@@ -359,7 +611,10 @@ class _Generator:
     def run(self):
         self.places()
         self.funds_and_organizations()
-        self.programs_sources_outcomes()
+        try:
+            self.programs_sources_outcomes()
+        finally:
+            self.stop_writer()
         self.envoys()
         return self.counts
 
@@ -377,7 +632,7 @@ class _Generator:
                 self.provinces.append(existing[name])
                 continue
             province = Province(**self.stamp(
-                name=name, kind=kind, slug=self.unique_slug(DEMO_PREFIX + _slugpart(texts.pinyin([name]))),
+                name=name, kind=kind, slug=self.unique_slug(DEMO_PREFIX + texts.slugpart([name])),
                 search_text=texts.search_text([[name]], [name]),
             ))
             new.append(province)
@@ -396,7 +651,7 @@ class _Generator:
             taken.add((province.pk, name))
             self.prefectures.append(Prefecture(**self.stamp(
                 name=name, kind=kind, province=province,
-                slug=self.unique_slug(f"{DEMO_PREFIX}{_slugpart(texts.pinyin([stem]))}-{_slugpart(texts.pinyin([suffix]))}"),
+                slug=self.unique_slug(f"{DEMO_PREFIX}{texts.slugpart([stem])}-{texts.slugpart([suffix])}"),
                 search_text=texts.search_text([[stem, suffix]], [stem, suffix]),
             )))
         self.write(Prefecture, self.prefectures)
@@ -414,7 +669,7 @@ class _Generator:
             alias = stem if rng.random() < 0.5 else ""
             county = County(**self.stamp(
                 name=name, kind=kind, prefecture=prefecture, province=prefecture.province, aliases=alias,
-                slug=self.unique_slug(f"{DEMO_PREFIX}{_slugpart(texts.pinyin([stem]))}-{_slugpart(texts.pinyin([suffix]))}"),
+                slug=self.unique_slug(f"{DEMO_PREFIX}{texts.slugpart([stem])}-{texts.slugpart([suffix])}"),
                 search_text=texts.search_text([[stem, suffix], [alias]], [stem, suffix]),
             ))
             self.counties.append(county)
@@ -444,7 +699,7 @@ class _Generator:
                 name=name, founded=datetime.date(year, 1, 1), founded_precision="year",
                 commitment=Decimal(amount) * MULTIPLIER["亿"], commitment_printed=f"{amount}亿元",
                 commitment_term=f"{rng.choice([3, 5, 10])}年", summary="".join(summary),
-                slug=self.unique_slug(f"{DEMO_PREFIX}{_slugpart(texts.pinyin([theme]))}-zhuanxiang-jijin"),
+                slug=self.unique_slug(f"{DEMO_PREFIX}{texts.slugpart([theme])}-zhuanxiang-jijin"),
                 search_text=texts.search_text([[theme, "专项基金"], summary], [theme, "专项基金"]),
             )))
         self.write(Fund, self.funds)
@@ -463,8 +718,8 @@ class _Generator:
             summary = ["在", county.name, "开展", rng.choice(THEMES)[0], "工作。"]
             self.organizations.append(Organization(**self.stamp(
                 name=name, kind=kind, summary="".join(summary),
-                slug=self.unique_slug(f"{DEMO_PREFIX}{_slugpart(texts.pinyin([stem, suffix]))}-"
-                                      f"{_slugpart(texts.pinyin([org_kind]))}"),
+                slug=self.unique_slug(f"{DEMO_PREFIX}{texts.slugpart([stem, suffix])}-"
+                                      f"{texts.slugpart([org_kind])}"),
                 search_text=texts.search_text([[stem, suffix, org_kind], summary], [stem, suffix, org_kind]),
             )))
         self.write(Organization, self.organizations)
@@ -476,6 +731,15 @@ class _Generator:
         per_source = 50
         names = set(Program.objects.values_list("name", flat=True))
         program_id, source_id = self.next_id(Program), self.next_id(Source)
+        indicator_names = set(Indicator.objects.values_list("name", flat=True))
+        indicator_id = self.next_id(Indicator)
+        through = {"program counties": (Program.counties.through, ("program_id", "county_id")),
+                   "program organizations": (Program.organizations.through, ("program_id", "organization_id")),
+                   "program sources": (Program.sources.through, ("program_id", "source_id"))}
+        searched = ("slug", "search_text", "search_tokens")
+        for label in ("sources", "programs", "indicators", "outcomes", *through):  # the order of the report
+            self.counts.setdefault(label, 0)
+        self.start_writer()  # from here on, the database is the writer thread's
         programs, plans = [], []
         parent_of_county = {}
         for index in range(self.n):
@@ -507,33 +771,52 @@ class _Generator:
             if parent is None or rng.random() >= 0.05:
                 parent_of_county.setdefault(county.pk, program_id)
                 parent = None
-            slug_base = (f"{DEMO_PREFIX}{_slugpart(texts.pinyin([stem, suffix]))}-{_slugpart(texts.pinyin([theme]))}"
-                         f"-{_slugpart(texts.pinyin([kind_word]))}")
-            programs.append({
-                "id": program_id, "name": name, "kind": kind, "area": area, "fund_id": fund and fund.pk,
-                "parent_id": parent, "start": start, "start_precision": precision, "end": end,
-                "end_precision": "day" if end else "", "summary": "".join(summary),
-                "aliases": "".join(alias_fragments), "slug": self.unique_slug(slug_base + (f"-{k + 1}" if k else "")),
-                "search_text": texts.search_text([name_fragments, alias_fragments, summary], name_fragments),
-            })
+            slug_base = (f"{DEMO_PREFIX}{texts.slugpart([stem, suffix])}-{texts.slugpart([theme])}"
+                         f"-{texts.slugpart([kind_word])}")
+            search_text, tokens = texts.indexed([name_fragments, alias_fragments, summary], name_fragments)
+            programs.append((
+                program_id, name, kind, area, fund and fund.pk, parent, start, precision, end,
+                "day" if end else "", "".join(summary), "".join(alias_fragments),
+                self.unique_slug(slug_base + (f"-{k + 1}" if k else "")), search_text, tokens,
+            ))
             plans.append((index, program_id, county, organization, name_fragments, start_year))
             program_id += 1
+
+        self.insert(Program, ("id", "name", "kind", "area", "fund_id", "parent_id", "start", "start_precision", "end",
+                              "end_precision", "summary", "aliases", *searched), programs)
+        self.restore(Program)
 
         # Articles: each reports on ~50 programs, two sentences each; the figures quote them. A program's first
         # figure is its county's: the county's figures of one metric are one indicator's series (about five
         # values each; where two articles give one year different values, it is disputed).
-        sources, outcomes = [], []
-        indicators, indicator_of = [], {}
-        indicator_names = set(Indicator.objects.values_list("name", flat=True))
-        indicator_id = self.next_id(Indicator)
-        county_links, org_links, source_links = [], [], []
+        indicator_of, self.source_ids, written_sources = {}, [], 0
+        sources, outcomes, indicators, county_links, org_links, source_links = [], [], [], [], [], []
+
+        def flush():
+            """Hand the rows built so far to the writer thread, and start new lists."""
+            nonlocal sources, outcomes, indicators, county_links, org_links, source_links, written_sources
+            self.insert(Source, ("id", "title", "publisher", "published", "published_precision", "script", "text",
+                                 *searched), sources)
+            self.insert(Indicator, ("id", "name", "quantity", "base_unit", "units", "county_id", *searched),
+                        indicators)
+            self.insert(Outcome, ("indicator_id", "metric", "kind", "value", "unit", "value_printed", "qualifier",
+                                  "period_end", "period_end_precision", "program_id", "county_id", "source_id",
+                                  "quote", *searched), outcomes)
+            for label, links in zip(through, (county_links, org_links, source_links), strict=True):
+                self.insert(*through[label], links, label=label)
+            self.source_ids += [row[0] for row in sources]
+            written_sources += len(sources)
+            sources, outcomes, indicators, county_links, org_links, source_links = [], [], [], [], [], []
+
+        norm_of = {text: texts.norm([text]) for metric, _verb, unit, _range, word in METRICS
+                   for text in (metric, word + unit)}
         for first in range(0, len(plans), per_source):
             group = plans[first:first + per_source]
             publisher = rng.choice(PUBLISHERS)
             year = max(plan[5] for plan in group) + rng.randint(0, 2)
             published = datetime.date(year, rng.randint(1, 12), rng.randint(1, 28))
             title_fragments = [*group[0][4][:3], "帮扶纪实"]
-            sentences, norm_sentences = [], []
+            sentences, norm_sentences, sentence_terms = [], [], []
             for index, pid, county, organization, name_fragments, start_year in group:
                 figures = []
                 for metric, verb, unit, (low, high), word in rng.sample(METRICS, 5):
@@ -549,11 +832,14 @@ class _Generator:
                 second_sentence = ["截至", f"{year}", "年，该项目", *clause[3], "，", *clause[4], "。"]
                 quotes = []
                 for fragments in (first_sentence, second_sentence):
-                    sentences.append("".join(fragments))
-                    norm_sentences.append(texts.norm(fragments))
-                    quotes.append((sentences[-1], norm_sentences[-1]))
-                for j, (metric, _verb, unit, value, printed, qualifier, _word) in enumerate(figures):
-                    quote, norm_quote = quotes[0] if j < 3 else quotes[1]
+                    pieces = [texts.norm1(fragment) for fragment in fragments]
+                    sentence, norm_sentence, terms = "".join(fragments), "".join(pieces), texts.line_terms(pieces)
+                    sentences.append(sentence)
+                    norm_sentences.append(norm_sentence)
+                    sentence_terms += terms
+                    quotes.append((sentence, norm_sentence, terms))
+                for j, (metric, _verb, unit, value, printed, qualifier, word) in enumerate(figures):
+                    quote, norm_quote, quote_terms = quotes[0] if j < 3 else quotes[1]
                     indicator = None
                     if j == 0:
                         indicator = indicator_of.get((county.pk, metric))
@@ -570,52 +856,58 @@ class _Generator:
                                 words = [*place, metric, "（", county.prefecture.name, str(k), "）"]
                                 k += 1
                             indicator_names.add("".join(words))
-                            indicators.append({
-                                "id": indicator, "name": "".join(words), "quantity": QUANTITIES[metric],
-                                "base_unit": unit, "units": unit, "county_id": county.pk,
-                                "slug": self.unique_slug(f"{DEMO_PREFIX}{_slugpart(texts.pinyin(place))}"
-                                                         f"-{_slugpart(texts.pinyin([metric]))}"),
-                                "search_text": texts.search_text([words], words),
-                            })
-                    outcomes.append({
-                        "indicator_id": indicator,
-                        "metric": metric, "kind": "result", "value": value, "unit": unit, "value_printed": printed,
-                        "qualifier": qualifier, "period_end": datetime.date(start_year if j < 3 else year, 1, 1),
-                        "period_end_precision": "year", "program_id": pid,
-                        "county_id": county.pk if j == 0 else None, "source_id": source_id, "quote": quote,
-                        "slug": f"{DEMO_PREFIX}o{index + 1:06d}-{j + 1}",
-                        "search_text": f"{texts.norm([metric])}\n"
-                                       f"{texts.norm([printed[:-len(_word + unit)], _word + unit])}\n{norm_quote}",
-                    })
-                county_links.append({"program_id": pid, "county_id": county.pk})
+                            search_text, tokens = texts.indexed([words], words)
+                            indicators.append((
+                                indicator, "".join(words), QUANTITIES[metric], unit, unit, county.pk,
+                                self.unique_slug(f"{DEMO_PREFIX}{texts.slugpart(place)}-{texts.slugpart([metric])}"),
+                                search_text, tokens,
+                            ))
+                    # search_text: the metric, the printed figure and the quote, each normalised (the
+                    # number is ASCII: its own normal form). No index term spans the line breaks nor
+                    # the step from the number's digits to its unit: the terms are those of the pieces.
+                    shown = printed[:-len(word + unit)]
+                    norm_metric, norm_unit = norm_of[metric], norm_of[word + unit]
+                    outcomes.append((
+                        indicator, metric, "result", value, unit, printed, qualifier,
+                        datetime.date(start_year if j < 3 else year, 1, 1), "year", pid,
+                        county.pk if j == 0 else None, source_id, quote, f"{DEMO_PREFIX}o{index + 1:06d}-{j + 1}",
+                        f"{norm_metric}\n{shown}{norm_unit}\n{norm_quote}",
+                        " ".join(dict.fromkeys([*texts.terms(norm_metric), *_number_terms(shown),
+                                                *texts.terms(norm_unit), *quote_terms])),
+                    ))
+                county_links.append((pid, county.pk))
                 for extra in rng.sample(self.counties, rng.randint(0, 2)):
                     if extra.pk != county.pk:
-                        county_links.append({"program_id": pid, "county_id": extra.pk})
-                org_links.append({"program_id": pid, "organization_id": organization.pk})
+                        county_links.append((pid, extra.pk))
+                org_links.append((pid, organization.pk))
                 if rng.random() < 0.3:
                     other = rng.choice(self.organizations)
                     if other.pk != organization.pk:
-                        org_links.append({"program_id": pid, "organization_id": other.pk})
-                source_links.append({"program_id": pid, "source_id": source_id})
-            slug = f"{DEMO_PREFIX}{_slugpart(texts.pinyin([publisher]))}-{published.isoformat()}-{len(sources) + 1}"
+                        org_links.append((pid, other.pk))
+                source_links.append((pid, source_id))
+            slug = (f"{DEMO_PREFIX}{texts.slugpart([publisher])}-{published.isoformat()}"
+                    f"-{written_sources + len(sources) + 1}")
             self.unique_slug(slug)
-            sources.append({
-                "id": source_id, "title": "".join(title_fragments), "publisher": publisher, "published": published,
-                "published_precision": "day", "script": "simplified", "text": "\n".join(sentences), "slug": slug,
-                "search_text": "\n".join([texts.norm(title_fragments), texts.norm([publisher]),
-                                          "\n".join(norm_sentences), texts.pinyin(title_fragments)]),
-            })
+            title_pieces = [texts.norm1(fragment) for fragment in title_fragments]
+            norm_publisher, title_pinyin = texts.norm1(publisher), texts.pinyin(title_fragments)
+            search_text = "\n".join(["".join(title_pieces), norm_publisher, *norm_sentences, title_pinyin])
+            terms = [*texts.line_terms(title_pieces), *texts.terms(norm_publisher), *sentence_terms,
+                     *texts.terms(title_pinyin, remember=False)]
+            sources.append((
+                source_id, "".join(title_fragments), publisher, published, "day", "simplified", "\n".join(sentences),
+                slug, search_text, " ".join(dict.fromkeys(terms)),
+            ))
             source_id += 1
-        self.insert(Source, sources, with_id=True)
-        self.insert(Program, programs, with_id=True)
-        self.insert(Indicator, indicators, with_id=True)
-        self.insert(Outcome, outcomes)
-        self.insert(Program.counties.through, county_links, label="program counties")
-        self.insert(Program.organizations.through, org_links, label="program organizations")
-        self.insert(Program.sources.through, source_links, label="program sources")
-        self.source_ids = [row["id"] for row in sources]
-        with connection.cursor() as cursor:
-            for sql in connection.ops.sequence_reset_sql(no_style(), [Program, Source, Indicator]):
+            if len(outcomes) >= BATCH * 10:
+                flush()
+        flush()
+        self.restore(Source, Indicator, Outcome, *(model for model, _columns in through.values()))
+        self.later(self._reset_sequences, [Program, Source, Indicator])
+
+    def _reset_sequences(self, models):
+        """PostgreSQL: the id sequences past the ids given explicitly."""
+        with self.db.cursor() as cursor:
+            for sql in self.db.ops.sequence_reset_sql(no_style(), models):
                 cursor.execute(sql)
 
     def envoys(self):
@@ -636,7 +928,7 @@ class _Generator:
             envoys.append(Envoy(**self.stamp(
                 name=name, nickname=nickname, role=role, joined_year=joined, batch=rng.choice(BATCHES),
                 organization=organization, summary="".join(summary),
-                slug=self.unique_slug(f"{DEMO_PREFIX}{_slugpart(texts.pinyin(name_fragments))}"),
+                slug=self.unique_slug(f"{DEMO_PREFIX}{texts.slugpart(name_fragments)}"),
                 search_text=texts.search_text([name_fragments, [nickname], summary], name_fragments),
             )))
         self.write(Envoy, envoys)
@@ -651,12 +943,13 @@ class _Generator:
                 postings.append(Posting(**self.stamp(
                     envoy=envoy, county=county, title=title, start=datetime.date(start_year, 1, 1),
                     start_precision="year", end=end, end_precision="day" if end else "", note="".join(note),
-                    slug=self.unique_slug(f"{envoy.slug}-{_slugpart(texts.pinyin([stem, suffix]))}"),
+                    slug=self.unique_slug(f"{envoy.slug}-{texts.slugpart([stem, suffix])}"),
                     search_text=texts.search_text([[title], note], [title]),
                 )))
         self.write(Posting, postings)
-        links = [{"envoy_id": e.pk, "source_id": rng.choice(self.source_ids)} for e in envoys]
-        self.insert(Envoy.sources.through, links, label="envoy sources")
+        links = [(e.pk, rng.choice(self.source_ids)) for e in envoys]
+        self.insert(Envoy.sources.through, ("envoy_id", "source_id"), links, label="envoy sources")
+        self.restore(Envoy.sources.through)
 
 
 def _batch_size(model) -> int:

@@ -5,6 +5,7 @@ import io
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 
 from core.search import build_search_text, search_tokens
 from counties.models import County, Prefecture, Province
@@ -105,3 +106,66 @@ def test_refuses_beside_other_records_unless_forced(make_program):
 def test_rejects_a_nonsense_count():
     with pytest.raises(CommandError):
         run("--programs", "0")
+
+
+def test_every_generated_row_has_the_index_terms_a_save_would_write():
+    # The generator puts each row's terms together from its fragments' terms (and a figure's from its
+    # quote's): every row is checked here, not a sample.
+    generate_demo(programs=120, seed=13)
+    for model in [Program, Outcome, Source, Indicator]:
+        rows = list(model.objects.values_list("slug", "search_text", "search_tokens"))
+        assert rows, model
+        for slug, text, tokens in rows:
+            assert tokens == search_tokens(text), (model.__name__, slug)
+
+
+def schema():
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT type, name, sql FROM sqlite_master WHERE type IN ('index', 'trigger', 'table') "
+                           "AND name NOT LIKE 'sqlite_stat%' ORDER BY type, name")  # ANALYZE's statistics
+        else:
+            cursor.execute("SELECT 'index', indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+                           "ORDER BY indexname")
+        return cursor.fetchall()
+
+
+def test_indexes_and_search_triggers_are_back_after_the_load_and_the_index_answers(client):
+    # The load takes secondary indexes and the search index's triggers down and puts them back from
+    # their SQL; the search index is fed a batch at a time.
+    before = schema()
+    run("--programs", "80", "--seed", "4")
+    assert schema() == before
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            for model in [Program, Outcome, Source, Indicator]:
+                table = f"{model._meta.db_table}_fts"
+                cursor.execute(f"INSERT INTO {table} ({table}, rank) VALUES ('integrity-check', 1)")
+    program = Program.objects.order_by("pk").last()
+    assert f'href="/programs/{program.slug}/"' in client.get("/programs/", {"q": program.name}).content.decode()
+    outcome = Outcome.objects.filter(program=program).first()
+    assert " " not in outcome.quote
+    assert f'href="/outcomes/{outcome.slug}/"' in client.get("/outcomes/", {"q": outcome.quote}).content.decode()
+    # the triggers work again: a saved change is found at once
+    program.name = "独一无二的测试项目"
+    program.save()
+    assert f'href="/programs/{program.slug}/"' in client.get("/programs/", {"q": "独一无二"}).content.decode()
+
+
+def test_a_failure_in_the_writer_thread_leaves_nothing_behind(monkeypatch):
+    from tracker import demo
+
+    original = demo._Generator._insert
+
+    def failing(self, model, columns, rows):
+        if model is Outcome:
+            raise RuntimeError("disk full")
+        return original(self, model, columns, rows)
+
+    monkeypatch.setattr(demo._Generator, "_insert", failing)
+    before = schema()
+    with pytest.raises(RuntimeError, match="disk full"):
+        generate_demo(programs=30, seed=1)
+    for model in MODELS:
+        assert not model.objects.filter(slug__startswith=DEMO_PREFIX).exists(), model
+    assert schema() == before
