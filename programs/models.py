@@ -391,6 +391,7 @@ class Outcome(Record):
     fund = models.ForeignKey(
         Fund, on_delete=models.PROTECT, null=True, blank=True,
         related_name="outcomes", verbose_name=_("fund"),
+        db_index=False,  # a partial index instead: outcome_fund_idx, in Meta.indexes
     )
     county = models.ForeignKey(
         "counties.County", on_delete=models.PROTECT, null=True, blank=True,
@@ -431,6 +432,12 @@ class Outcome(Record):
                 F("period_end").desc(nulls_last=True), F("period_start").desc(nulls_last=True), F("id").desc(),
                 condition=Q(county__isnull=False), name="outcome_county_period_idx",
             ),
+            # The outcomes that name a fund (most figures belong to a program or a county instead). Partial, so
+            # that SQLite's statistics count only them: over the whole table ANALYZE saw 166,713 rows a fund
+            # (the empty ones), and /outcomes/?fund=…&sort=-value and a fund's page walked the whole value
+            # index, 2–6 s at 500,000 outcomes, for a fund of 39 figures. ``fund_id = x`` implies NOT NULL,
+            # so both databases read it for the filter.
+            models.Index(fields=["fund"], name="outcome_fund_idx", condition=Q(fund__isnull=False)),
             # The home page's headline series (tracker.views.headline_indicators): dates and values counted
             # per indicator off this index, not off the table.
             models.Index(fields=["indicator", "period_end"], name="outcome_indicator_dates_idx",
