@@ -349,3 +349,6 @@ PAGE_CACHE_MAX_BYTES = 1024 * 1024
 PAGE_PROXY_SECONDS = env_int("PAGE_PROXY_SECONDS", 5)
 # A facet whose count takes longer is shown without counts (0: no limit).
 FACET_TIME_LIMIT_MS = env_int("FACET_TIME_LIMIT_MS", 200)
+# ... and the facets of one page share FACET_PAGE_LIMIT_MS: once it is spent, the others are offered without
+# counts (0: each facet has its own limit only; FACET_TIME_LIMIT_MS=0 lifts both).
+FACET_PAGE_LIMIT_MS = env_int("FACET_PAGE_LIMIT_MS", 300)

@@ -8,6 +8,7 @@ from django.db import connection
 
 from core import listing
 from core.listing import QueryTimedOut, query_time_limit
+from programs.filtersets import ProgramFilterSet
 
 pytestmark = pytest.mark.django_db
 
@@ -138,3 +139,77 @@ def test_when_no_count_is_quick_the_page_still_pages_and_the_json_counts_exactly
     assert data["count"] == 5 and "page=2" in data["next"]
     # ... and the exact count it made is what the next page view shows.
     assert count_line(client.get("/programs/?per_page=2", HTTP_ACCEPT_LANGUAGE="en").content.decode()) == "5 records"
+
+
+# ---------------------------------------------------------------------------
+# The facets of one page share a budget; a facet that is the only filter reads the unfiltered counts
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def monotonic(self):
+        return self.now
+
+
+def test_the_facets_of_a_page_share_the_page_budget(client, make_program, monkeypatch, settings):
+    make_program(slug="a", name="甲电商", area="dianshang")
+    settings.FACET_TIME_LIMIT_MS = 200
+    settings.FACET_PAGE_LIMIT_MS = 300
+    clock = FakeClock()
+    monkeypatch.setattr(listing.time, "monotonic", clock.monotonic)
+    given = []
+
+    @contextlib.contextmanager
+    def each_count_takes_150_ms(milliseconds):
+        given.append(milliseconds)
+        yield
+        clock.now += 0.150
+
+    monkeypatch.setattr(listing, "query_time_limit", each_count_takes_150_ms)
+    html = client.get("/programs/?q=电商", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    # The list's total first (its own 200 ms), then the facets: the first gets its 200 ms, the second what is
+    # left of the page's 300 (150); then the budget is spent and no other facet is counted under q=. Each is
+    # offered with the whole list's choices, counted once without a limit (the zeros).
+    assert given[:3] == [200, 200, 150]
+    assert set(given[3:]) <= {0}
+    assert 'value="dianshang"' in area_select(html)
+
+
+def test_without_a_time_limit_there_is_no_page_budget(make_program, monkeypatch, settings):
+    settings.FACET_TIME_LIMIT_MS = 0
+    settings.FACET_PAGE_LIMIT_MS = 300
+    clock = FakeClock()
+    monkeypatch.setattr(listing.time, "monotonic", clock.monotonic)
+    assert listing.facet_time_limit(True, None) == 0
+    settings.FACET_TIME_LIMIT_MS = 200
+    assert listing.facet_time_limit(True, clock.now + 0.5) == 200
+    assert listing.facet_time_limit(True, clock.now + 0.05) == 50
+    with pytest.raises(QueryTimedOut):
+        listing.facet_time_limit(True, clock.now)
+
+
+def test_a_facet_that_is_the_only_filter_is_read_from_the_unfiltered_counts(
+    client, make_program, monkeypatch
+):
+    make_program(slug="a", name="甲", area="dianshang")
+    make_program(slug="b", name="乙", area="chanye")
+    client.get("/programs/")  # the whole list's counts, cached
+    counted = []
+
+    @contextlib.contextmanager
+    def record(milliseconds):
+        counted.append(milliseconds)
+        yield
+
+    monkeypatch.setattr(listing, "query_time_limit", record)
+    html = client.get("/programs/?area=dianshang", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    select = area_select(html)
+    # Every area is offered with its count over the whole list (what the area facet counts under no other
+    # filter), the chosen one selected.
+    assert re.search(r'value="chanye"[^>]*>[^<]*\(1\)', select)
+    assert re.search(r'value="dianshang"[^>]*selected[^>]*>[^<]*\(1\)', select)
+    # Counted afresh under area=: the other facets and the total, not the area facet itself.
+    n_facets = sum(1 for f in ProgramFilterSet.base_filters.values() if getattr(f, "facet", False))
+    assert len([ms for ms in counted if ms]) == (n_facets - 1) + 1
