@@ -52,6 +52,7 @@ from core.importing import (
     DecimalTextWidget,
     KeptRecord,
     StaleRecordError,
+    collection_paused,
     insert_values,
     save_if_unchanged,
     translate_message,
@@ -778,7 +779,8 @@ class RecordAdmin(PartialDateAdminMixin, ImportExportModelAdmin, SimpleHistoryAd
         keep = False
         upload = request.FILES.get("import_file")
         try:
-            response = super().import_action(request, **kwargs)
+            with collection_paused():  # the file read, checked and kept (core.importing.collection_paused)
+                response = super().import_action(request, **kwargs)
             context = getattr(response, "context_data", None) or {}
             keep = bool(context.get("confirm_form"))
             result = context.get("result")
@@ -819,6 +821,10 @@ class RecordAdmin(PartialDateAdminMixin, ImportExportModelAdmin, SimpleHistoryAd
         if data is None or storage.remove() is False:
             KeptRows.remove(name)
             return self._back_to_import(request, UPLOAD_GONE)
+        with collection_paused():  # the kept rows read and written (core.importing.collection_paused)
+            return self._confirm_upload(request, confirm_form, input_format, name, data, **kwargs)
+
+    def _confirm_upload(self, request, confirm_form, input_format, name, data, **kwargs):
         # The rows the preview checked, when this user previewed this very file with this resource and format.
         kept = KeptRows.take(name, KeptRows.ties(data, request.user, self.model, confirm_form.cleaned_data.get(
             "resource"), confirm_form.cleaned_data["format"]))

@@ -1,0 +1,169 @@
+"""The bulk path's shortcuts give what the general code gives: a row read through its column plan
+(RecordResource.import_planned) is the row import-export's import_instance reads, cell for cell and error for
+error; core.importing.clean_fields is Django's Model.clean_fields, value for value and message for message; the
+collector paused for an import is back as it was after it, however imports nest."""
+
+import datetime
+import gc
+from decimal import Decimal
+
+import pytest
+import tablib
+from django.core.exceptions import ValidationError
+
+from core.importing import cell_text, clean_fields, collection_paused
+from core.testing.admin import OUTCOME_HEADER, outcome_row
+from programs.models import Outcome
+from programs.resources import OutcomeResource
+
+HOSTILE_ROWS = [
+    {},
+    {"metric": "'=1+1", "note": "'@home", "quote": "'帮助3000人就业"},  # quoted formulas are text
+    {"metric": "=SUM(A1)"},  # a formula is refused
+    {"note": "@cmd", "qualifier": "+x"},
+    {"metric": "-5", "note": "'-5", "qualifier": "'"},
+    {"value": "+3000", "value_printed": "3000人"},
+    {"value": "1,000", "value_printed": "1000人", "quote": "帮助1000人就业"},
+    {"value": "-5"},
+    {"value": "abc"},
+    {"value": "1e400"},
+    {"value": "", "value_printed": "数千人"},
+    {"kind": "nonsense"},
+    {"kind": ""},
+    {"kind": " target "},
+    {"period_start": " 2019 ", "period_end": "2019-06-31"},
+    {"period_start": "2021", "period_end": "2019"},
+    {"period_start": "soon"},
+    {"program": "no-such-program"},
+    {"program": "Retu_Jihua"},
+    {"program": "", "county": "", "fund": ""},
+    {"county": "=puan-xian"},
+    {"source": "'tuopin-wenzhang"},
+    {"metric": "\t就业人数", "note": "\r"},
+    {"metric": "x" * 250},
+    {"unit": "人" * 30},
+    {"slug": " spaced-slug "},
+    {"slug": "Bad_Slug"},
+]
+
+# Cells as a workbook or a JSON file gives them: not text.
+TYPED_ROWS = [
+    {"value": 3000, "period_start": 2019},
+    {"value": 2.5, "value_printed": "2.5人", "quote": "帮助2.5人就业"},
+    {"value": Decimal("3000.0000")},
+    {"value": None, "note": None},
+    {"period_start": datetime.datetime(2019, 6, 1), "period_end": datetime.date(2020, 6, 30)},
+    {"metric": 12, "note": True},
+    {"value": float("nan")},
+]
+
+
+def read_both(resource, row):
+    """The row read through the column plan, and through import-export's import_instance: each instance's
+    field values and its errors."""
+    plan = resource.column_plan(list(row))
+    outcomes = []
+    for read in (lambda instance: resource.import_planned(instance, row, plan, {"row_number": 1}),
+                 lambda instance: resource.import_instance(instance, row, row_number=1)):
+        instance = resource.instance_maker()(row)
+        try:
+            read(instance)
+            errors = {}
+        except ValidationError as exc:
+            errors = exc.message_dict
+        values = {field.attname: getattr(instance, field.attname) for field in Outcome._meta.concrete_fields}
+        outcomes.append((values, errors))
+    return outcomes
+
+
+@pytest.mark.parametrize("changes", HOSTILE_ROWS + TYPED_ROWS)
+def test_a_row_read_through_the_plan_is_the_row_import_export_reads(world, changes):
+    resource = OutcomeResource()
+    row = dict(zip(OUTCOME_HEADER, outcome_row("fast-1"), strict=True))
+    row.update(changes)
+    dataset = tablib.Dataset(list(row.values()), headers=list(row))
+    resource.check_file(dataset)
+    resource.prefetch_keys(dataset)
+    planned, general = read_both(resource, row)
+    assert planned == general
+    for name, value in planned[0].items():
+        assert type(value) is type(general[0][name]), name
+
+
+@pytest.mark.parametrize("text", ["", " ", "a", "'", "''", "'=", "'=x", "'a", "=", "=x", "+", "+5", "-5", "-5.5e3",
+                                  "-x", "@", "@x", " =x", "\t=x", "\r", "'\t", "普安县", "'普安县"])
+def test_cell_text_of_text(text):
+    """cell_text takes a text that starts with no formula character and no quote as it is; the others as the
+    rules say."""
+    expected = text
+    if text[:1] in ("=", "+", "-", "@") and text not in ("+5", "-5", "-5.5e3"):
+        with pytest.raises(ValueError):
+            cell_text(text)
+        assert cell_text(text, strict=False) == text
+        return
+    if len(text) > 1 and text[0] == "'" and text[1] in ("=", "+", "-", "@", "\t", "\r"):
+        expected = text[1:]
+    assert cell_text(text) == expected
+    assert type(cell_text(text)) is str
+
+
+def outcome(world, **values):
+    row = dict(zip(OUTCOME_HEADER, outcome_row("fast-2"), strict=True))
+    resource = OutcomeResource()
+    dataset = tablib.Dataset(list(row.values()), headers=list(row))
+    resource.check_file(dataset)
+    resource.prefetch_keys(dataset)
+    instance = resource.instance_maker()(row)
+    resource.import_planned(instance, row, resource.column_plan(list(row)), {})
+    for name, value in values.items():
+        setattr(instance, name, value)
+    return instance
+
+
+@pytest.mark.parametrize("values", [
+    {},
+    {"version": 0}, {"version": -1}, {"version": 2**63}, {"version": "7"}, {"version": True}, {"version": None},
+    {"value": Decimal("3000.0000")}, {"value": Decimal("1e30")}, {"value": Decimal("1.00001")},
+    {"value": Decimal("NaN")}, {"value": Decimal("-Infinity")}, {"value": 2.5}, {"value": 3}, {"value": "12.5"},
+    {"value": "abc"}, {"value": Decimal("-0")}, {"value": Decimal("0E-10")},
+    {"period_start": datetime.datetime(2019, 6, 1, 12)}, {"period_start": "2019-06-01"}, {"period_start": "x"},
+    {"period_end": datetime.date.max}, {"period_start": None, "period_start_precision": "decade"},
+    {"kind": "nonsense"}, {"kind": ""}, {"metric": ""}, {"metric": "x" * 201}, {"slug": "a_b"}, {"slug": ""},
+    {"id": 5}, {"id": "x"}, {"id": -1},
+])
+def test_clean_fields_is_djangos(world, values):
+    exclude = {"program", "fund", "county", "source", "indicator"}
+    ours, django = outcome(world, **values), outcome(world, **values)
+    found = []
+    for instance, clean in ((ours, lambda i: clean_fields(i, exclude)), (django, lambda i: i.clean_fields(exclude))):
+        try:
+            clean(instance)
+            found.append({})
+        except ValidationError as exc:
+            found.append(exc.message_dict)
+    assert found[0] == found[1]
+    for field in Outcome._meta.concrete_fields:
+        mine, theirs = getattr(ours, field.attname), getattr(django, field.attname)
+        assert (mine, type(mine)) == (theirs, type(theirs)), field.name
+        if isinstance(mine, Decimal):
+            assert str(mine) == str(theirs)
+
+
+def test_the_collector_is_paused_for_an_import_and_back_after_it():
+    assert gc.isenabled()
+    with collection_paused():
+        assert not gc.isenabled()
+        with collection_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), collection_paused():
+        raise RuntimeError
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collection_paused():
+            pass
+        assert not gc.isenabled()  # it was off before: it stays off
+    finally:
+        gc.enable()
