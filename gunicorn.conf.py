@@ -12,6 +12,9 @@ The environment may override (a blank value counts as unset):
     GUNICORN_MAX_REQUESTS     requests before a worker recycles default 2000 (0: never), ± 10 % jitter
     GUNICORN_ACCESSLOG        "-" for gunicorn's own access log on stdout; default off (the app logs
                               every request itself: core.middleware.RequestLogMiddleware)
+    SHARED_CACHE_DIR          where the worker processes share their page and count caches (config/settings.py)
+                              default: rural-tracker-cache-<hash of DATABASE_URL> in the temporary folder;
+                              "none": each process keeps its own in memory
 
 Why ``gthread``: each worker process runs a main loop that accepts connections, hands each request to one of
 its threads, and tells the master it is alive once a second (``Worker.notify()`` in the loop of
@@ -22,8 +25,10 @@ would be busy for the whole download). ``EXPORT_CONCURRENCY`` (default 2) keeps 
 thread. tracker/tests/test_gunicorn.py runs this file with one worker and a 2 s timeout and checks both.
 """
 
+import hashlib
 import multiprocessing
 import os
+import tempfile
 
 
 def env_int(name: str, default: int) -> int:
@@ -35,6 +40,14 @@ def env_int(name: str, default: int) -> int:
     except ValueError:
         raise SystemExit(f"gunicorn.conf.py: {name} must be a whole number, not {value!r}") from None
 
+
+# Set here, in the master, before any worker loads Django: every worker reads the same folder, so a page or a
+# count one of them made serves all of them. One folder per database, so two sites on one machine never share.
+if not os.environ.get("SHARED_CACHE_DIR", "").strip():
+    _database = os.environ.get("DATABASE_URL", "").strip() or "sqlite-default"
+    os.environ["SHARED_CACHE_DIR"] = os.path.join(
+        tempfile.gettempdir(), "rural-tracker-cache-" + hashlib.sha256(_database.encode()).hexdigest()[:12]
+    )
 
 wsgi_app = "config.wsgi:application"  # the command line's config.wsgi wins when it names one
 bind = [os.environ.get("BIND", "").strip() or "0.0.0.0:8000"]

@@ -3,14 +3,17 @@ its own, reading processes from /proc, and the nearest-rank percentile."""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import http.client
 import math
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -50,7 +53,13 @@ def gunicorn_command(port, *options) -> list[str]:
 
 def gunicorn_env(env: dict[str, str], *, workers=None, threads=None, timeout=None, graceful_timeout=None,
                  keepalive=None, max_requests=None) -> dict[str, str]:
-    """``env`` with the overrides gunicorn.conf.py reads (None: the file's default)."""
+    """``env`` with the overrides gunicorn.conf.py reads (None: the file's default), and an empty folder of its
+    own for the workers' shared page and count caches (SHARED_CACHE_DIR, removed when this process ends), so a
+    measurement never starts with pages a previous run left for the same database."""
+    if not env.get("SHARED_CACHE_DIR"):
+        folder = tempfile.mkdtemp(prefix="bench-shared-cache-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        env = {**env, "SHARED_CACHE_DIR": folder}
     overrides = {"GUNICORN_WORKERS": workers, "GUNICORN_THREADS": threads, "GUNICORN_TIMEOUT": timeout,
                  "GUNICORN_GRACEFUL_TIMEOUT": graceful_timeout, "GUNICORN_KEEPALIVE": keepalive,
                  "GUNICORN_MAX_REQUESTS": max_requests}

@@ -207,30 +207,38 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # generation (core/listing.py) that a committed change moves is read there by every process. Only
 # writes write it: a public page reads it and nothing else. Its table is made by `migrate`
 # (core/apps.py runs `createcachetable` after it).
-# "counts" holds the public lists' totals and facet counts (cached_counts), in each process's memory:
-# a page view must not write to the database. An entry is only used while the shared generation is the
-# one it was counted at, so a change on any replica makes every process count again. An entry is 1 to
-# 11 KB (measured on the demo data): 2,000 of them stay under 25 MB a process.
+# "counts" holds the public lists' totals and facet counts (cached_counts); "pages" whole public pages for
+# anonymous visitors (core.pagecache.PageCacheMiddleware). Neither is written to the database: a page view
+# must not write there. With SHARED_CACHE_DIR unset (runserver, the tests) both live in each process's
+# memory; gunicorn.conf.py sets it for the processes it starts, so the processes of one machine share them
+# as files there (Django's FileBasedCache: one file an entry, written whole and renamed into place), and a
+# page or a count made by one worker serves them all. SHARED_CACHE_DIR=none keeps the memory caches. Either
+# way an entry is only used while the shared data generation is the one it was made at (core/listing.py),
+# so a change on any replica makes every process count and render again. A count entry is 1 to 11 KB
+# (measured on the demo data); a list page 8-50 KB compressed (at 100,000 programs): PAGE_CACHE_ENTRIES
+# (default 1,000 in memory, under 50 MB a process; 5,000 shared, on disk) bounds the pages.
+SHARED_CACHE_DIR = os.environ.get("SHARED_CACHE_DIR", "").strip()
+if SHARED_CACHE_DIR.lower() == "none":
+    SHARED_CACHE_DIR = ""
+
+
+def local_cache(name: str, max_entries: int) -> dict:
+    """The cache ``name``: files in SHARED_CACHE_DIR/name when it is set, else this process's memory."""
+    if SHARED_CACHE_DIR:
+        return {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                "LOCATION": os.path.join(SHARED_CACHE_DIR, name), "OPTIONS": {"MAX_ENTRIES": max_entries}}
+    return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": f"tracker-{name}",
+            "OPTIONS": {"MAX_ENTRIES": max_entries}}
+
+
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
         "LOCATION": "django_cache",
         "OPTIONS": {"MAX_ENTRIES": 20000},
     },
-    "counts": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "tracker-counts",
-        "OPTIONS": {"MAX_ENTRIES": 2000},
-    },
-    # "pages": whole public pages for anonymous visitors (core.pagecache.PageCacheMiddleware), in each
-    # process's memory, keyed by the same shared generation, so every process drops a page once the data it
-    # shows changed. PAGE_CACHE_ENTRIES pages a process, compressed: a list page keeps 8-50 KB (measured at 100,000
-# programs), so 1,000 of them stay under 50 MB a process.
-    "pages": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "tracker-pages",
-        "OPTIONS": {"MAX_ENTRIES": env_int("PAGE_CACHE_ENTRIES", 1000)},
-    },
+    "counts": local_cache("counts", 10000 if SHARED_CACHE_DIR else 2000),
+    "pages": local_cache("pages", env_int("PAGE_CACHE_ENTRIES", 5000 if SHARED_CACHE_DIR else 1000)),
 }
 
 # --- Authentication -----------------------------------------------------------

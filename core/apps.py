@@ -1,7 +1,7 @@
 """The framework's app: the site-wide signal wiring, connected once when Django starts.
 
-- ``migrate`` also creates the database cache table, so every way of setting up a database (make run,
-  docker compose's migrate service, the benchmarks, the tests) gets it;
+- ``migrate`` also creates the database cache table and starts a new data generation, so every way of
+  setting up a database (make run, docker compose's migrate service, the benchmarks, the tests) gets it;
 - the admin carries the site's name (core.admin_tools.brand_admin_site), and the third-party apps' English
   texts that no catalogue can translate are replaced (core.vendor.install);
 - every write to a registered record (``core.registry``) keeps the search columns current and starts a new
@@ -14,8 +14,14 @@ from django.db.models.signals import post_migrate
 
 
 def create_cache_table(sender, using, **kwargs):
-    """Idempotent: ``createcachetable`` skips a table that exists."""
+    """Idempotent: ``createcachetable`` skips a table that exists. Then a new data generation: a database
+    just made (or flushed) never shares a generation with another one, so counts and pages kept in
+    SHARED_CACHE_DIR for another database are never taken for its own."""
     call_command("createcachetable", database=using, verbosity=0)
+    if using == "default":
+        from core.listing import new_data_generation
+
+        new_data_generation()
 
 
 class CoreConfig(AppConfig):
