@@ -339,7 +339,7 @@ PREVIEW_ROWS = 100
 KEYS_PER_QUERY = 400  # keys looked up per query (SQLite takes 999 parameters; a key may be a slug or a name)
 
 # How the bulk path reads a column (RecordResource.column_plan); compared by identity.
-_TEXT, _DATE, _CLEAN, _CLEAN_KWARGS, _SAVE = "text", "date", "clean", "clean with keywords", "save"
+_TEXT, _DATE, _KEY, _CLEAN, _CLEAN_KWARGS, _SAVE = "text", "date", "key", "clean", "clean with keywords", "save"
 
 
 class _Lookup:
@@ -691,24 +691,28 @@ class RecordResource(resources.ModelResource):
         return super().import_data_inner(dataset, dry_run, raise_errors, using_transactions,
                                          collect_failed_rows, **kwargs)
 
-    def prefetch_keys(self, dataset):
+    def prefetch_keys(self, dataset, data_rows=None):
         """Read the rows every foreign-key and many-to-many column names, one query per column (per
-        KEYS_PER_QUERY distinct keys), before any row is imported."""
+        KEYS_PER_QUERY distinct keys), before any row is imported. ``data_rows``: the dataset's rows, when the
+        caller has them already (a Dataset makes a tuple of a row each time it is iterated)."""
         headers = list(dataset.headers or [])
+        if data_rows is None:
+            data_rows = dataset[:]
         for field in self.get_import_fields():
             widget = field.widget
             if field.column_name not in headers:
                 continue
             index = headers.index(field.column_name)
             if isinstance(widget, SlugManyToManyWidget):
-                keys = {key for data_row in dataset for key in _quiet(split_list, data_row[index], [])}
+                keys = {key for data_row in data_rows for key in _quiet(split_list, data_row[index], [])}
                 widget.single.lookup.prefetch(keys)
             elif isinstance(widget, SlugForeignKeyWidget):
-                keys = {_quiet(cell_text, data_row[index], "").strip() for data_row in dataset}
+                keys = {_quiet(cell_text, data_row[index], "").strip() for data_row in data_rows}
                 widget.lookup.prefetch(keys)
 
-    def check_file(self, dataset):
-        """Header checks, and the slugs that occur twice; raises ValueError for the whole file."""
+    def check_file(self, dataset, data_rows=None):
+        """Header checks, and the slugs that occur twice; raises ValueError for the whole file. ``data_rows``:
+        as for :meth:`prefetch_keys`."""
         # Where each data row starts in the file (the admin's readers record it; a plain
         # Dataset has the header on line 1 and one row per line).
         self._lines = list(getattr(dataset, "line_numbers", None) or [])
@@ -721,12 +725,13 @@ class RecordResource(resources.ModelResource):
         # A slug twice in one file would make the second row silently win.
         self._duplicates = {}
         index = headers.index("slug")
-        lines = defaultdict(list)
-        for number, data_row in enumerate(dataset, 1):
+        numbers = defaultdict(list)
+        for number, data_row in enumerate(dataset[:] if data_rows is None else data_rows, 1):
             key = cell_text(data_row[index], strict=False).strip()
             if key:
-                lines[key].append(self.where(number))
-        self._duplicates = {key: found for key, found in lines.items() if len(found) > 1}
+                numbers[key].append(number)
+        self._duplicates = {key: [self.where(number) for number in found] for key, found in numbers.items()
+                            if len(found) > 1}
 
     def where(self, row_number) -> str:
         """``line 7`` (the header is line 1) or ``record 3`` for a JSON file."""
@@ -973,15 +978,16 @@ class RecordResource(resources.ModelResource):
         result = self.get_result_class()()
         result.diff_headers = self.get_diff_headers()
         result.total_rows = len(dataset)
+        data_rows = dataset[:]  # each row's tuple, made once
         try:
-            self.check_file(dataset)
+            self.check_file(dataset, data_rows)
         except ValueError as exc:
             self.handle_import_error(result, exc, raise_errors)
             result.problems = self.problems(result)
             return result
-        self.prefetch_keys(dataset)
+        self.prefetch_keys(dataset, data_rows)
         headers = list(dataset.headers)
-        rows = [dict(zip(headers, data_row, strict=False)) for data_row in dataset]
+        rows = [dict(zip(headers, data_row, strict=False)) for data_row in data_rows]
         existing = self.existing_instances(rows, headers, lock=write)
         html = not self._meta.skip_html_diff
         store = bool(kwargs.get("retain_instance_in_row_result") or self._meta.store_instance)
@@ -1080,18 +1086,21 @@ class RecordResource(resources.ModelResource):
         calls a cell): ``(how, field, attribute, column, the widget's clean, default)`` per column the file has.
         ``how``: _TEXT, a text cell taken as :class:`TextWidget` takes it (in place when it starts with no formula
         character or quote); _DATE, a partial date's two attributes set as :class:`PartialDateField` sets them;
-        _CLEAN, through the widget's clean (this module's widgets read no keyword arguments, so none are passed);
-        _CLEAN_KWARGS, another widget's clean, with them; _SAVE, a field with its own ``save``/``clean`` (the
-        version), which is called. None as a whole when this resource reads rows its own way (its own
-        ``import_instance``)."""
+        _KEY, a foreign key by :class:`SlugForeignKeyWidget`, its row set as Django's descriptor sets it (see
+        :func:`_key_plan`); _CLEAN, through the widget's clean (this module's widgets read no keyword arguments,
+        so none are passed); _CLEAN_KWARGS, another widget's clean, with them; _SAVE, a field with its own
+        ``save``/``clean`` (the version), which is called. Each entry ends with what its ``how`` needs besides.
+        None as a whole when this resource reads rows its own way (its own ``import_instance``)."""
         if type(self).import_instance is not RecordResource.import_instance:
             return None
         plan = []
+        model = self._meta.model
         for field in self.get_import_fields():
             if isinstance(field.widget, widgets.ManyToManyWidget) or not field.attribute \
                     or field.column_name not in headers:
                 continue
             kind, clean = type(field), type(field.widget).clean
+            extra = None
             plain = kind.save is ie_fields.Field.save and kind.clean is ie_fields.Field.clean and "__" not in \
                 field.attribute
             if plain and field.readonly:
@@ -1099,6 +1108,9 @@ class RecordResource(resources.ModelResource):
             if plain:
                 if clean is TextWidget.clean and field.default is NOT_PROVIDED:
                     how = _TEXT
+                elif clean is SlugForeignKeyWidget.clean and field.default is NOT_PROVIDED and (
+                        extra := _key_plan(model, field.attribute)) is not None:
+                    how = _KEY
                 elif getattr(clean, "__module__", None) == __name__:
                     how = _CLEAN
                 else:
@@ -1107,14 +1119,14 @@ class RecordResource(resources.ModelResource):
                 how = _DATE
             else:
                 how = _SAVE
-            plan.append((how, field, field.attribute, field.column_name, field.widget.clean, field.default))
+            plan.append((how, field, field.attribute, field.column_name, field.widget.clean, field.default, extra))
         return plan
 
     def import_planned(self, instance, row, plan, kwargs):
         """:meth:`import_instance` through a :meth:`column_plan`: each cell through its widget's clean, the value
         set as ``Field.save`` sets it; the same errors, the same ``validate_row``."""
         errors = {}
-        for how, field, attribute, column, clean, default in plan:
+        for how, field, attribute, column, clean, default, extra in plan:
             try:
                 if how is _TEXT:
                     value = row[column]
@@ -1129,6 +1141,18 @@ class RecordResource(resources.ModelResource):
                     continue
                 if how is _SAVE:
                     field.save(instance, row, False, **kwargs)
+                    continue
+                if how is _KEY:
+                    value = clean(row[column], row)
+                    related, attname, related_attname, cache_name = extra
+                    if type(value) is related:
+                        state = instance._state
+                        if state.db is not None and state.db == value._state.db:
+                            instance.__dict__[attname] = getattr(value, related_attname)
+                            state.fields_cache[cache_name] = value
+                            continue
+                    if value is not None or field.saves_null_values:
+                        setattr(instance, attribute, value)
                     continue
                 value = clean(row[column], row) if how is _CLEAN else clean(row[column], row=row, **kwargs)
                 if default is not NOT_PROVIDED and value in field.empty_values:
@@ -1331,6 +1355,30 @@ def _clean_plan(model, exclude):
         else:
             plan.append((field, "other", None, field.blank, None, (), None))
     return tuple(plan)
+
+
+def _key_plan(model, attribute):
+    """How the bulk path sets the foreign key ``attribute`` of ``model`` to a row: ``(the related model, the key's
+    attname, the related row's attname it holds, the cache name)``, when setting it through Django's descriptor
+    (ForwardManyToOneDescriptor.__set__ on a many-to-one key of one column, no database routers) comes to this:
+    when both rows are of one database already, the key's column takes the related row's value and the row is
+    cached. None otherwise (the descriptor is used). A row of another type, either row of no database yet or of
+    different databases, and an empty cell, go through the descriptor."""
+    from django.db import router
+    from django.db.models.fields.related_descriptors import (
+        ForeignKeyDeferredAttribute,
+        ForwardManyToOneDescriptor,
+    )
+
+    descriptor = getattr(model, attribute, None)
+    if type(descriptor) is not ForwardManyToOneDescriptor or router.routers:
+        return None
+    field = descriptor.field
+    if not field.remote_field.multiple or len(field.related_fields) != 1 \
+            or type(getattr(model, field.attname, None)) is not ForeignKeyDeferredAttribute:
+        return None
+    related = field.remote_field.model._meta.concrete_model
+    return related, field.attname, field.related_fields[0][1].attname, field.cache_name
 
 
 @functools.lru_cache(maxsize=64)

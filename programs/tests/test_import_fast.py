@@ -63,15 +63,18 @@ def read_both(resource, row):
     field values and its errors."""
     plan = resource.column_plan(list(row))
     outcomes = []
-    for read in (lambda instance: resource.import_planned(instance, row, plan, {"row_number": 1}),
-                 lambda instance: resource.import_instance(instance, row, row_number=1)):
+    for read in (lambda instance, cells: resource.import_planned(instance, cells, plan, {"row_number": 1}),
+                 lambda instance, cells: resource.import_instance(instance, cells, row_number=1)):
         instance = resource.instance_maker()(row)
         try:
-            read(instance)
+            read(instance, row)
             errors = {}
         except ValidationError as exc:
             errors = exc.message_dict
         values = {field.attname: getattr(instance, field.attname) for field in Outcome._meta.concrete_fields}
+        # What the descriptors leave besides: the row's database, the related rows cached (the very rows).
+        values["_state.db"] = instance._state.db
+        values["_state.fields_cache"] = {name: id(row) for name, row in instance._state.fields_cache.items()}
         outcomes.append((values, errors))
     return outcomes
 
