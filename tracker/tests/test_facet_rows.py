@@ -1,0 +1,69 @@
+"""A facet along foreign keys is counted per group first (SlugFilter.grouped_facet_rows): the same rows,
+counts, labels and order as joining every record to its choice (joined_facet_rows), under any filters."""
+
+import pytest
+
+from core.listing import SlugFilter, forward_chain
+from core.testing.world import build_world
+from counties.filtersets import CountyFilterSet
+from envoys.filtersets import EnvoyFilterSet
+from programs.filtersets import (
+    FundFilterSet,
+    IndicatorFilterSet,
+    OutcomeFilterSet,
+    ProgramFilterSet,
+    SourceFilterSet,
+)
+from tracker.demo import generate_demo
+
+pytestmark = pytest.mark.django_db
+
+FILTERSETS = [ProgramFilterSet, FundFilterSet, OutcomeFilterSet, IndicatorFilterSet, SourceFilterSet,
+              CountyFilterSet, EnvoyFilterSet]
+QUERIES = [{}, {"q": "县"}, {"q": "电商"}, {"kind": "result"}, {"area": "dianshang"}, {"unit": "元"}]
+
+
+@pytest.fixture
+def demo(django_capture_on_commit_callbacks, make_indicator):
+    world = build_world()  # the seed-like records: figures of funds, an indicator of a program
+    make_indicator(slug="fund-indicator", name="基金投入", fund=world["fund"])
+    with django_capture_on_commit_callbacks(execute=True):
+        generate_demo(programs=300, seed=3, force=True)
+
+
+def grouped_facets():
+    for filterset in FILTERSETS:
+        for name, flt in filterset.base_filters.items():
+            if isinstance(flt, SlugFilter) and not flt.many:
+                yield filterset, name
+
+
+def test_the_lists_have_facets_along_foreign_keys():
+    found = {(f.__name__, name) for f, name in grouped_facets()}
+    assert ("OutcomeFilterSet", "program") in found and ("OutcomeFilterSet", "province") in found
+    assert ("ProgramFilterSet", "fund") in found
+
+
+@pytest.mark.parametrize(("filterset", "name"), list(grouped_facets()), ids=lambda x: getattr(x, "__name__", x))
+def test_grouped_and_joined_counts_agree(demo, filterset, name):
+    checked = 0
+    for data in QUERIES:
+        data = {key: value for key, value in data.items() if key in filterset.base_filters}
+        fs = filterset(data=data, queryset=filterset._meta.model.objects.all())
+        if not fs.is_valid():  # a code this list does not have (a county has no kind "result")
+            continue
+        flt = fs.filters[name]
+        queryset = fs.unsorted(filterset._meta.model._default_manager.all(), exclude=name)
+        chain = forward_chain(queryset.model, flt.field_name, flt.label_field)
+        assert chain is not None
+        for limit in (3, 40):
+            grouped = flt.grouped_facet_rows(queryset, limit, chain)
+            joined = flt.joined_facet_rows(queryset, limit)
+            assert grouped == joined, (data, limit)
+            checked += bool(grouped)
+    assert checked  # not only empty lists compared
+
+
+def test_a_to_many_path_is_not_grouped():
+    assert forward_chain(ProgramFilterSet._meta.model, "counties__province", "name") is None
+    assert forward_chain(ProgramFilterSet._meta.model, "fund", "no_such_column") is None
