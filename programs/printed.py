@@ -96,6 +96,14 @@ FIGURE = re.compile(rf"{_BEFORE}(?P<printed>{_CORE}(?:{_SP}(?P<unit>{_alternativ
 # A printed form on its own (``value_printed``): whatever follows the number is its unit.
 PRINTED = re.compile(rf"\s*{_BEFORE}(?P<printed>{_CORE}\s*(?P<unit>.*?))\s*{_AFTER}\s*")
 _QUALIFIER_WORD = re.compile(_alternatives(QUALIFIERS_BEFORE + QUALIFIERS_AFTER))
+# Compiled once (a pattern given as text is looked up in re's cache on every call).
+_POINT = re.compile("[点點]")
+_SPACE = re.compile(r"\s")
+_APPROX = re.compile("[余餘多]")
+_TRAILING_MULTIPLIERS = re.compile(f"[{_MULT}]+$")
+_ARABIC_START = re.compile(r"[0-9０-９]")
+_TOKEN = re.compile(rf"({_AR})|([{_MULT}])")
+_LATIN = re.compile("[A-Za-z]")
 
 
 @dataclass(frozen=True)
@@ -177,7 +185,7 @@ def _chinese(text: str) -> Decimal | None:
     """A Chinese numeral without qualifiers: ``十一``, ``十八点七``, ``二〇一八``; raises _Vague."""
     if any(c in "几幾数數" for c in text) or text.startswith("上") or text in ("成千上万", "成千上萬"):
         raise _Vague
-    whole, _, fraction = re.sub("[点點]", ".", text).partition(".")
+    whole, _, fraction = _POINT.sub(".", text).partition(".")
     if fraction:
         digits = "".join(c for c in fraction if c in DIGITS)
         multipliers = fraction[len(digits):]
@@ -211,19 +219,19 @@ def _adjacent_digits(text: str) -> tuple[int, int] | None:
 
 def _number(text: str) -> tuple[Decimal | None, Decimal | None, Decimal | None] | None:
     """``(value, low, high)`` of one number or range; None when it is not a number; raises _Vague."""
-    text = re.sub(r"\s", "", text)
-    text = re.sub("[余餘多]", "", text)
+    text = _SPACE.sub("", text)
+    text = _APPROX.sub("", text)
     match = _RANGE.fullmatch(text)
     if match:
         first, second = match.group(1), match.group(2)
-        trailing = re.search(f"[{_MULT}]+$", second)
+        trailing = _TRAILING_MULTIPLIERS.search(second)
         if trailing and not any(c in MULTIPLIERS for c in first):
             first += trailing.group()  # 3-5万 is 3万 to 5万, 三到五万 三万 to 五万
         low, high = _single(first), _single(second)
         if low is None or high is None:
             return None
         return None, low, high
-    if not re.match(r"[0-9０-９]", text):
+    if not _ARABIC_START.match(text):
         pair = _adjacent_digits(text)
         if pair == (-1, -1):
             if not any(c in MULTIPLIERS for c in text) and any(c in "零〇" for c in text):
@@ -239,9 +247,9 @@ def _number(text: str) -> tuple[Decimal | None, Decimal | None, Decimal | None] 
 
 
 def _single(text: str) -> Decimal | None:
-    if re.match(r"[0-9０-９]", text):
+    if _ARABIC_START.match(text):
         tokens = []
-        for number, multiplier in re.findall(rf"({_AR})|([{_MULT}])", text):
+        for number, multiplier in _TOKEN.findall(text):
             if number:
                 try:
                     tokens.append(_arabic(number))
@@ -269,7 +277,7 @@ def _read(match: re.Match, *, offset: int = 0) -> Reading | None:
     if parsed is None:
         return None
     value, low, high = parsed
-    qualified = match.group("before") or match.group("approx") or re.search("[余餘多]", number)
+    qualified = match.group("before") or match.group("approx") or _APPROX.search(number)
     if number[0] in BIG_MULTIPLIERS and not qualified:
         return None  # 万一: a numeral opening on 万 or 亿 is a number only after a qualifier (近万人)
     value, low, high = (_plain(v) for v in (value, low, high))
@@ -279,7 +287,7 @@ def _read(match: re.Match, *, offset: int = 0) -> Reading | None:
     elif unit == "％":
         unit = "%"
     before = _QUALIFIER_WORD.findall(match.group("before") or "")
-    inside = re.findall("[余餘多]", number) + ([match.group("approx")] if match.group("approx") else [])
+    inside = _APPROX.findall(number) + ([match.group("approx")] if match.group("approx") else [])
     after = [match.group("after")] if match.group("after") else []
     return Reading(
         printed=match.group("printed").strip(),
@@ -290,7 +298,7 @@ def _read(match: re.Match, *, offset: int = 0) -> Reading | None:
         high=high,
         start=offset + match.start("printed"),
         end=offset + match.start("printed") + len(match.group("printed").rstrip()),
-        chinese=not re.match(r"[0-9０-９]", number),
+        chinese=not _ARABIC_START.match(number),
     )
 
 
@@ -319,8 +327,8 @@ def find_figures(text: str) -> list[Reading]:
     for match in FIGURE.finditer(text):
         number = match.group("number")
         start, end = match.start("number"), match.end("number")
-        if re.match(r"[0-9０-９]", number):
-            if (start and re.match("[A-Za-z]", text[start - 1])) or re.match("[A-Za-z]", text[end:end + 1]):
+        if _ARABIC_START.match(number):
+            if (start and _LATIN.match(text[start - 1])) or _LATIN.match(text[end:end + 1]):
                 continue
         else:
             bare = number.lstrip("几幾数數上")
@@ -329,7 +337,7 @@ def find_figures(text: str) -> list[Reading]:
             # 千家万户, 万一, 百姓: a numeral that opens on a multiplier is a number only when a qualifier
             # says so (近百万, 逾千) or it is approximate (千余人); 十 (十人) is the exception.
             if bare[0] in "百千万萬亿億佰仟" and number[0] not in "几幾数數上成" and not (
-                match.group("before") or re.search("[余餘多]", number) or match.group("approx")
+                match.group("before") or _APPROX.search(number) or match.group("approx")
             ):
                 continue
         reading = _read(match)
