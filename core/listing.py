@@ -29,12 +29,19 @@ import contextlib
 import datetime
 import hashlib
 import json
+import os
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: counts are then counted without the cross-process lock
+    fcntl = None
 
 import django_filters
 from django import forms
@@ -801,14 +808,72 @@ def cached_counts(key_parts, wanted, exact=()) -> dict:
     if generation is None:  # no cache table yet: count every time rather than fail the page
         return {name: count() for name, count in wanted.items()}
     store = caches["counts"]
-    entry = store.get(key)
-    values = dict(entry[1]) if entry is not None and entry[0] == generation else {}
-    missing = [name for name in wanted if name not in values or (name in exact and isinstance(values[name], MoreThan))]
-    for name in missing:
-        values[name] = wanted[name]()
+
+    def known():
+        entry = store.get(key)
+        values = dict(entry[1]) if entry is not None and entry[0] == generation else {}
+        return values, [name for name in wanted
+                        if name not in values or (name in exact and isinstance(values[name], MoreThan))]
+
+    values, missing = known()
     if missing:
-        store.set(key, (generation, values), settings.FACET_CACHE_SECONDS)
+        with counting(digest):
+            values, missing = known()  # counted meanwhile by whoever held the lock
+            for name in missing:
+                values[name] = wanted[name]()
+            if missing:
+                store.set(key, (generation, values), settings.FACET_CACHE_SECONDS)
     return {name: values[name] for name in wanted}
+
+
+COUNT_WAIT_SECONDS = 20
+"""How long a request waits for another one counting the same thing before it counts by itself."""
+_COUNT_LOCKS = [threading.RLock() for _ in range(64)]
+
+
+@contextlib.contextmanager
+def counting(digest: str):
+    """Held while the counts under ``digest`` (hex) are counted, so that the requests that want them at the
+    same moment (a list's first visitors after a change) count them once: the others wait, then read them
+    from the cache. Threads of this process wait on a lock; processes sharing ``SHARED_CACHE_DIR`` also on
+    a file lock there. Locks are shared by keys (64 in a process, 256 files), and nobody waits longer than
+    ``COUNT_WAIT_SECONDS``: past it (or without ``fcntl``), the request counts by itself, as it would
+    without a lock."""
+    deadline = time.monotonic() + COUNT_WAIT_SECONDS
+    lock = _COUNT_LOCKS[int(digest[:8], 16) % len(_COUNT_LOCKS)]
+    held = lock.acquire(timeout=COUNT_WAIT_SECONDS)
+    try:
+        with _file_lock(digest[:2], deadline):
+            yield
+    finally:
+        if held:
+            lock.release()
+
+
+@contextlib.contextmanager
+def _file_lock(name: str, deadline: float):
+    folder = getattr(settings, "SHARED_CACHE_DIR", "")
+    if not folder or fcntl is None:
+        yield
+        return
+    try:
+        os.makedirs(os.path.join(folder, "locks"), exist_ok=True)
+        handle = open(os.path.join(folder, "locks", name), "a+b")  # noqa: SIM115 (closed below)
+    except OSError:  # an unwritable folder: count without the lock rather than fail the page
+        yield
+        return
+    try:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.02)
+        yield
+    finally:
+        handle.close()  # closing it releases the lock
 
 
 class MoreThan(int):

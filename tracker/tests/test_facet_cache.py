@@ -107,3 +107,73 @@ def test_anonymous_page_views_write_nothing_to_the_database(client, world):
                     b"".join(response.streaming_content)  # the test client closes it at the end
             writes = [q["sql"] for q in queries.captured_queries if WRITE.match(q["sql"])]
             assert writes == [], (path, writes)
+
+
+# ---------------------------------------------------------------------------
+# The first visitors after a change count once
+
+
+@pytest.mark.django_db(transaction=True)
+def test_requests_wanting_the_same_counts_at_once_count_them_once():
+    import threading
+    import time
+
+    from django.db import connections
+
+    from core.listing import cached_counts, new_data_generation
+
+    new_data_generation()
+    counted = []
+
+    def slow_count():
+        counted.append(1)
+        time.sleep(0.3)
+        return 42
+
+    results, errors = [], []
+
+    def visitor():
+        try:
+            results.append(cached_counts(["herd-test"], {"total": slow_count})["total"])
+        except Exception as exc:  # noqa: BLE001 (reported below)
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=visitor) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert not errors
+    assert results == [42] * 6
+    assert len(counted) == 1  # one counted; five waited and read its counts
+
+
+def test_processes_sharing_a_cache_folder_take_turns(tmp_path, settings):
+    """The file lock: while another process holds it, this one waits (here: until it lets go)."""
+    import subprocess
+    import sys
+    import time
+
+    from core.listing import _file_lock
+    from core.testing.config import ROOT
+
+    settings.SHARED_CACHE_DIR = str(tmp_path)
+    (tmp_path / "locks").mkdir()
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import fcntl, sys, time\n"
+         f"f = open({str(tmp_path / 'locks' / 'ab')!r}, 'a+b')\n"
+         "fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(1.0)"],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )
+    assert holder.stdout.readline().strip() == "held"
+    started = time.monotonic()
+    with _file_lock("ab", time.monotonic() + 10):
+        waited = time.monotonic() - started
+    holder.wait(10)
+    assert 0.5 < waited < 5
+    # With a deadline already past, nobody waits.
+    with _file_lock("cd", time.monotonic() - 1):
+        pass
