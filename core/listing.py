@@ -831,22 +831,34 @@ COUNT_WAIT_SECONDS = 20
 _COUNT_LOCKS = [threading.RLock() for _ in range(64)]
 
 
+_HELD = threading.local()  # the stripes this thread holds (a count nested in a count may fall on its own)
+
+
 @contextlib.contextmanager
 def counting(digest: str):
     """Held while the counts under ``digest`` (hex) are counted, so that the requests that want them at the
     same moment (a list's first visitors after a change) count them once: the others wait, then read them
     from the cache. Threads of this process wait on a lock; processes sharing ``SHARED_CACHE_DIR`` also on
-    a file lock there. Locks are shared by keys (64 in a process, 256 files), and nobody waits longer than
-    ``COUNT_WAIT_SECONDS``: past it (or without ``fcntl``), the request counts by itself, as it would
-    without a lock."""
+    a file lock there. Keys share 64 locks (a thread may take its own again: a count that needs another
+    count), and nobody waits longer than ``COUNT_WAIT_SECONDS``: past it (or without ``fcntl``), the
+    request counts by itself, as it would without a lock."""
+    stripe = int(digest[:8], 16) % len(_COUNT_LOCKS)
+    held = getattr(_HELD, "stripes", None)
+    if held is None:
+        held = _HELD.stripes = set()
+    if stripe in held:  # this thread counts under this stripe already, one level up
+        yield
+        return
     deadline = time.monotonic() + COUNT_WAIT_SECONDS
-    lock = _COUNT_LOCKS[int(digest[:8], 16) % len(_COUNT_LOCKS)]
-    held = lock.acquire(timeout=COUNT_WAIT_SECONDS)
+    lock = _COUNT_LOCKS[stripe]
+    locked = lock.acquire(timeout=COUNT_WAIT_SECONDS)
+    held.add(stripe)
     try:
-        with _file_lock(digest[:2], deadline):
+        with _file_lock(f"{stripe:02d}", deadline):
             yield
     finally:
-        if held:
+        held.discard(stripe)
+        if locked:
             lock.release()
 
 

@@ -177,3 +177,17 @@ def test_processes_sharing_a_cache_folder_take_turns(tmp_path, settings):
     # With a deadline already past, nobody waits.
     with _file_lock("cd", time.monotonic() - 1):
         pass
+
+
+def test_a_count_that_needs_another_count_under_the_same_lock_does_not_wait(tmp_path, settings):
+    import time
+
+    from core.listing import _COUNT_LOCKS, counting
+
+    settings.SHARED_CACHE_DIR = str(tmp_path)
+    outer = "0" * 64
+    inner = f"{len(_COUNT_LOCKS):08x}" + "0" * 56  # another key, the same stripe
+    started = time.monotonic()
+    with counting(outer), counting(inner):
+        pass
+    assert time.monotonic() - started < 1
