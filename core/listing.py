@@ -841,7 +841,7 @@ def counting(digest: str):
     from the cache. Threads of this process wait on a lock; processes sharing ``SHARED_CACHE_DIR`` also on
     a file lock there. Keys share 64 locks (a thread may take its own again: a count that needs another
     count), and nobody waits longer than ``COUNT_WAIT_SECONDS``: past it (or without ``fcntl``), the
-    request counts by itself, as it would without a lock."""
+    request counts by itself, as it would without a lock. A count nested in another does not wait at all."""
     stripe = int(digest[:8], 16) % len(_COUNT_LOCKS)
     held = getattr(_HELD, "stripes", None)
     if held is None:
@@ -849,9 +849,12 @@ def counting(digest: str):
     if stripe in held:  # this thread counts under this stripe already, one level up
         yield
         return
-    deadline = time.monotonic() + COUNT_WAIT_SECONDS
+    # A count nested in another (a facet's unfiltered choices) never waits: two threads each holding the
+    # lock the other wants would otherwise wait for each other.
+    wait = 0 if held else COUNT_WAIT_SECONDS
+    deadline = time.monotonic() + wait
     lock = _COUNT_LOCKS[stripe]
-    locked = lock.acquire(timeout=COUNT_WAIT_SECONDS)
+    locked = lock.acquire(timeout=wait) if wait else lock.acquire(blocking=False)
     held.add(stripe)
     try:
         with _file_lock(f"{stripe:02d}", deadline):

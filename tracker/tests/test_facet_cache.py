@@ -191,3 +191,30 @@ def test_a_count_that_needs_another_count_under_the_same_lock_does_not_wait(tmp_
     with counting(outer), counting(inner):
         pass
     assert time.monotonic() - started < 1
+
+
+def test_a_nested_count_never_waits_for_another_thread():
+    """Two threads each holding the lock the other one's nested count wants must not wait for each other."""
+    import threading
+    import time
+
+    from core.listing import counting
+
+    first, second = "1" * 64, "2" * 64  # two stripes
+    holding = threading.Event()
+    release = threading.Event()
+
+    def other_thread():
+        with counting(second):
+            holding.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    assert holding.wait(10)
+    started = time.monotonic()
+    with counting(first), counting(second):  # nested: the other thread holds ``second``
+        waited = time.monotonic() - started
+    release.set()
+    thread.join(10)
+    assert waited < 1
