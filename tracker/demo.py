@@ -30,6 +30,7 @@ import datetime
 import queue
 import random
 import re
+import sys
 import threading
 from contextlib import contextmanager, suppress
 from decimal import Decimal
@@ -43,10 +44,11 @@ from pypinyin.core import Pinyin
 
 from core import registry
 from core.listing import new_data_generation
-from core.search import drop_index, ensure_index, fts_table, normalise, search_tokens
+from core.search import SUFFIX_LENGTH, drop_index, ensure_index, fts_table, normalise, search_tokens
 
 DEMO_PREFIX = "demo-"
 BATCH = 2000
+WRITER_SWITCH_INTERVAL = 0.0001  # seconds (sys.setswitchinterval) while the writer thread runs
 
 
 class DemoRefused(Exception):
@@ -163,8 +165,9 @@ class Texts:
     def norm1(self, fragment: str) -> str:
         value = self._norm.get(fragment)
         if value is None:
-            # ASCII is its own NFKC form and has no traditional characters: only lowercased.
-            value = fragment.lower() if fragment.isascii() else normalise(fragment)
+            if fragment.isascii():  # its own NFKC form, no traditional characters: only lowercased
+                return fragment.lower()  # (not kept: numbers and pinyin, mostly met once)
+            value = normalise(fragment)
             if len(self._norm) > 200_000:
                 self._norm.clear()
             self._norm[fragment] = value
@@ -206,6 +209,8 @@ class Texts:
         once: ``" ".join(dict.fromkeys(terms of each piece))``."""
         found = self._tokens.get(text)
         if found is None:
+            if text.isascii() and text.isalnum():  # a number or a pinyin: not kept (mostly met once)
+                return _ascii_terms(text)
             joined = search_tokens(text)
             found = joined.split(" ") if joined else []
             if remember:
@@ -230,9 +235,12 @@ class Texts:
                 continue
             kind = kinds.get(piece)
             if kind is None:
-                if len(kinds) > 100_000:
-                    kinds.clear()
-                kind = kinds[piece] = (_char_kind(piece[0]), _char_kind(piece[-1]))
+                if piece.isascii() and piece.isalnum():  # a number or a pinyin: not kept
+                    kind = _ASCII_RUN
+                else:
+                    if len(kinds) > 100_000:
+                        kinds.clear()
+                    kind = kinds[piece] = (_char_kind(piece[0]), _char_kind(piece[-1]))
             if kind[0] == last_kind:
                 if last_kind == _CHINESE:
                     out.append(last_char + piece[0])
@@ -257,6 +265,7 @@ class Texts:
 
 
 _ASCII, _CHINESE = 1, 2  # the two kinds of run search_tokens cuts a text into (0: neither)
+_ASCII_RUN = (_ASCII, _ASCII)  # the kinds of a piece's first and last character: a run of ASCII letters and digits
 
 
 _ASCII_CHAR, _CHINESE_CHAR = re.compile(r"[0-9A-Za-z]"), re.compile(r"[^\W\x00-\x7f_]")  # core.search._RUNS
@@ -276,6 +285,14 @@ def _weighted(rng, pairs):
     return pairs[-1]
 
 
+def _ascii_terms(text: str) -> list[str]:
+    """``search_tokens`` of one run of ASCII letters and digits, as a list: its suffixes, each cut
+    to ``SUFFIX_LENGTH`` (suffixes of different lengths differ: only a longer run can repeat one)."""
+    if len(text) <= SUFFIX_LENGTH:
+        return [text[i:] for i in range(len(text))]
+    return list(dict.fromkeys([text[i:i + SUFFIX_LENGTH] for i in range(len(text))]))
+
+
 def _number_terms(number: str) -> list[str]:
     """The index terms of a printed number (digits and a decimal point), as ``search_tokens``
     gives them (each run of digits and its suffixes), not necessarily each once."""
@@ -284,6 +301,20 @@ def _number_terms(number: str) -> list[str]:
 
 def _slugpart(pinyin: str) -> str:
     return "".join(ch for ch in pinyin.lower() if ch.isascii() and ch.isalnum()) or "x"
+
+
+def _sql_literal(value) -> str:
+    """``value`` (NULL, an integer or a text, as bound to SQLite) written into a statement: SQLite stores
+    the literal exactly as it stores the bound value. ``%`` doubled for the cursor's placeholder style."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str) and "\x00" not in value:
+        return "'" + value.replace("'", "''").replace("%", "%%") + "'"
+    raise TypeError(f"no literal for {value!r}")
 
 
 # ---------------------------------------------------------------------------
@@ -473,8 +504,15 @@ class _Generator:
     # next batch is built. The main thread does not touch the database while the writer runs.
 
     def start_writer(self):
-        self.jobs = queue.Queue(maxsize=4)  # a few batches ahead at most: memory stays flat
+        self.jobs = queue.Queue(maxsize=16)  # a few batches ahead at most: memory stays flat
         self.db.inc_thread_sharing()
+        # The writer gives up the GIL for every row SQLite writes (``executemany`` binds a row, then
+        # steps without the GIL) and must win it back from the generating thread each time: at the
+        # default switch interval (5 ms) it waits up to that long per row, so the two threads took
+        # turns instead of running side by side. A short interval while both run lets the writer
+        # keep pace at little cost to the generation.
+        self.switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(WRITER_SWITCH_INTERVAL)
         self.writer = threading.Thread(target=self._work, name="generate_demo writer", daemon=True)
         self.writer.start()
 
@@ -492,6 +530,7 @@ class _Generator:
         self.jobs.put(None)
         self.writer.join()
         self.jobs = None
+        sys.setswitchinterval(self.switch_interval)
         self.db.dec_thread_sharing()
         if self.failure is not None:
             raise self.failure
@@ -505,34 +544,37 @@ class _Generator:
         else:
             self.jobs.put((job, args))
 
-    def insert(self, model, columns, rows, label=None):
-        """Write many rows given as tuples in the order of ``columns`` (attribute names); every other
-        column gets its field's default (the timestamps: ``self.now``). No model instance is built:
-        SQLite gets one ``executemany`` per batch, PostgreSQL one ``COPY``. Used for the tables that
-        grow with ``--programs``; several times faster than ``bulk_create``. Runs in the writer thread."""
+    def insert(self, model, columns, rows, label=None, fixed=None):
+        """Write many rows given as tuples in the order of ``columns`` (attribute names); ``fixed``
+        maps further attribute names to the one value every row has, and every other column gets
+        its field's default (the timestamps: ``self.now``). No model instance is built: SQLite gets
+        one ``executemany`` per batch, PostgreSQL one ``COPY``. Used for the tables that grow with
+        ``--programs``; several times faster than ``bulk_create``. Runs in the writer thread."""
         label = str(label or model._meta.verbose_name_plural)
         self.counts[label] = self.counts.get(label, 0) + len(rows)
         if rows:
-            self.later(self._insert, model, columns, rows)
+            self.later(self._insert, model, columns, rows, fixed or {})
 
-    def _insert(self, model, columns, rows):
+    def _insert(self, model, columns, rows, fixed):
         db, meta = self.db, model._meta
         by_name = {f.attname: f for f in meta.concrete_fields}
-        rest = [f for f in meta.concrete_fields if f.attname not in columns and not f.primary_key]
         stamp = self.stamp()
         ops = db.ops
-        tail = tuple(
-            ops.adapt_datetimefield_value(stamp[f.attname]) if f.attname in stamp
-            else f.get_db_prep_save(f.get_default() if f.has_default() else None, db)
-            for f in rest
-        )
+        # The columns every row has the same value in: the fixed ones, then the rest at their defaults.
+        constant = [(by_name[name], by_name[name].get_db_prep_save(value, db)) for name, value in fixed.items()]
+        constant += [
+            (f, ops.adapt_datetimefield_value(stamp[f.attname]) if f.attname in stamp
+             else f.get_db_prep_save(f.get_default() if f.has_default() else None, db))
+            for f in meta.concrete_fields if f.attname not in columns and f.attname not in fixed and not f.primary_key
+        ]
         qn = ops.quote_name
-        names = ", ".join(qn(by_name[name].column) for name in columns) + "".join(f", {qn(f.column)}" for f in rest)
+        names = ", ".join([qn(by_name[name].column) for name in columns] + [qn(f.column) for f, _v in constant])
         table = qn(meta.db_table)
         step = BATCH * 5
         with db.cursor() as cursor:
             if db.vendor == "postgresql":
                 # COPY: psycopg adapts the values (dates, decimals, None) itself.
+                tail = tuple(value for _f, value in constant)
                 with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
                     for start in range(0, len(rows), step):
                         for row in rows[start:start + step]:
@@ -547,7 +589,10 @@ class _Generator:
                     last = cursor.fetchone()[0]
             dates = [i for i, name in enumerate(columns) if by_name[name].get_internal_type() == "DateField"]
             adapted = {None: None}
-            sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * (len(columns) + len(tail)))})"
+            # A value that is the same in every row is written into the statement (SQLite binds each
+            # parameter of each row one by one: a large part of the cost of the big tables' inserts).
+            sql = (f"INSERT INTO {table} ({names}) VALUES "
+                   f"({', '.join(['%s'] * len(columns) + [_sql_literal(value) for _f, value in constant])})")
             for start in range(0, len(rows), step):
                 chunk = rows[start:start + step]
                 if dates:
@@ -560,9 +605,9 @@ class _Generator:
                             if shown is None and value is not None:
                                 shown = adapted[value] = ops.adapt_datefield_value(value)
                             row[i] = shown
-                        values.append((*row, *tail))
+                        values.append(row)
                 else:
-                    values = [row + tail for row in chunk]
+                    values = chunk
                 cursor.executemany(sql, values)
                 self.progress(len(chunk))
             if searched:  # the new rows into the search index, in one statement
@@ -741,6 +786,8 @@ class _Generator:
             self.counts.setdefault(label, 0)
         self.start_writer()  # from here on, the database is the writer thread's
         programs, plans = [], []
+        program_columns = ("id", "name", "kind", "area", "fund_id", "parent_id", "start", "start_precision", "end",
+                           "end_precision", "summary", "aliases", *searched)
         parent_of_county = {}
         for index in range(self.n):
             county = rng.choice(self.counties)
@@ -781,9 +828,9 @@ class _Generator:
             ))
             plans.append((index, program_id, county, organization, name_fragments, start_year))
             program_id += 1
-
-        self.insert(Program, ("id", "name", "kind", "area", "fund_id", "parent_id", "start", "start_precision", "end",
-                              "end_precision", "summary", "aliases", *searched), programs)
+            if len(programs) >= BATCH * 5 or index == self.n - 1:  # the writer starts on them at once
+                self.insert(Program, program_columns, programs)
+                programs = []
         self.restore(Program)
 
         # Articles: each reports on ~50 programs, two sentences each; the figures quote them. A program's first
@@ -795,13 +842,13 @@ class _Generator:
         def flush():
             """Hand the rows built so far to the writer thread, and start new lists."""
             nonlocal sources, outcomes, indicators, county_links, org_links, source_links, written_sources
-            self.insert(Source, ("id", "title", "publisher", "published", "published_precision", "script", "text",
-                                 *searched), sources)
+            self.insert(Source, ("id", "title", "publisher", "published", "text", *searched), sources,
+                        fixed={"published_precision": "day", "script": "simplified"})
             self.insert(Indicator, ("id", "name", "quantity", "base_unit", "units", "county_id", *searched),
                         indicators)
-            self.insert(Outcome, ("indicator_id", "metric", "kind", "value", "unit", "value_printed", "qualifier",
-                                  "period_end", "period_end_precision", "program_id", "county_id", "source_id",
-                                  "quote", *searched), outcomes)
+            self.insert(Outcome, ("indicator_id", "metric", "value", "unit", "value_printed", "qualifier",
+                                  "period_end", "program_id", "county_id", "source_id", "quote", *searched),
+                        outcomes, fixed={"kind": "result", "period_end_precision": "year"})
             for label, links in zip(through, (county_links, org_links, source_links), strict=True):
                 self.insert(*through[label], links, label=label)
             self.source_ids += [row[0] for row in sources]
@@ -868,8 +915,8 @@ class _Generator:
                     shown = printed[:-len(word + unit)]
                     norm_metric, norm_unit = norm_of[metric], norm_of[word + unit]
                     outcomes.append((
-                        indicator, metric, "result", value, unit, printed, qualifier,
-                        datetime.date(start_year if j < 3 else year, 1, 1), "year", pid,
+                        indicator, metric, value, unit, printed, qualifier,
+                        datetime.date(start_year if j < 3 else year, 1, 1), pid,
                         county.pk if j == 0 else None, source_id, quote, f"{DEMO_PREFIX}o{index + 1:06d}-{j + 1}",
                         f"{norm_metric}\n{shown}{norm_unit}\n{norm_quote}",
                         " ".join(dict.fromkeys([*texts.terms(norm_metric), *_number_terms(shown),
@@ -894,11 +941,11 @@ class _Generator:
             terms = [*texts.line_terms(title_pieces), *texts.terms(norm_publisher), *sentence_terms,
                      *texts.terms(title_pinyin, remember=False)]
             sources.append((
-                source_id, "".join(title_fragments), publisher, published, "day", "simplified", "\n".join(sentences),
+                source_id, "".join(title_fragments), publisher, published, "\n".join(sentences),
                 slug, search_text, " ".join(dict.fromkeys(terms)),
             ))
             source_id += 1
-            if len(outcomes) >= BATCH * 10:
+            if len(outcomes) >= BATCH * 5:
                 flush()
         flush()
         self.restore(Source, Indicator, Outcome, *(model for model, _columns in through.values()))

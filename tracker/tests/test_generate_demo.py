@@ -157,10 +157,10 @@ def test_a_failure_in_the_writer_thread_leaves_nothing_behind(monkeypatch):
 
     original = demo._Generator._insert
 
-    def failing(self, model, columns, rows):
+    def failing(self, model, *args):
         if model is Outcome:
             raise RuntimeError("disk full")
-        return original(self, model, columns, rows)
+        return original(self, model, *args)
 
     monkeypatch.setattr(demo._Generator, "_insert", failing)
     before = schema()
