@@ -170,3 +170,32 @@ def test_the_collector_is_paused_for_an_import_and_back_after_it():
         assert not gc.isenabled()  # it was off before: it stays off
     finally:
         gc.enable()
+
+
+def test_an_import_writes_with_a_larger_sqlite_page_cache_and_gives_it_back(db):
+    from django.db import connection
+
+    from core.importing import WRITE_PAGE_CACHE_KIB, page_cache
+
+    if connection.vendor != "sqlite":
+        with page_cache("default"):
+            pass  # nothing to change elsewhere
+        return
+
+    def size():
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA cache_size")
+            return cursor.fetchone()[0]
+
+    before = size()
+    with page_cache("default"):
+        assert size() == -WRITE_PAGE_CACHE_KIB
+    assert size() == before
+    with connection.cursor() as cursor:
+        cursor.execute(f"PRAGMA cache_size = -{WRITE_PAGE_CACHE_KIB * 2}")  # larger already: kept
+    try:
+        with page_cache("default"):
+            assert size() == -WRITE_PAGE_CACHE_KIB * 2
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {before}")
