@@ -49,7 +49,7 @@ from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, ValidationError
 from django.db import DatabaseError, OperationalError, connections, transaction
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, F, Func, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
@@ -222,6 +222,27 @@ class FacetMixin:
         raise NotImplementedError
 
 
+class Unindexed(Func):
+    """A column grouped by as it is, but written ``+column`` on SQLite: no index of it then orders the rows."""
+
+    template = "%(expressions)s"
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return super().as_sql(compiler, connection, template="+%(expressions)s", **extra_context)
+
+
+def grouping(queryset, path):
+    """What a facet groups ``queryset`` by: the column at ``path``, hidden from SQLite's choice of index when
+    the queryset is filtered. Otherwise SQLite walks the grouped column's index, to get the groups in order
+    without sorting, and looks up every row's filters (``/programs/?area=…``'s kind and fund facets: 144 ms
+    at 100,000 programs), where reading the rows the filters pick by their own index and sorting them takes
+    13. Unfiltered, the index walk is the quick way, and is kept."""
+    if not queryset.query.where:
+        return F(path)
+    field = queryset.model._meta.get_field(path) if "__" not in path else None
+    return Unindexed(F(path), output_field=field) if field is not None else Unindexed(F(path))
+
+
 def forward_chain(model, path, label_field):
     """The foreign keys ``path`` follows forward from ``model`` (``county__province``: Outcome.county, then
     County.province), when every hop is one and the last model has the columns ``slug`` and ``label_field``;
@@ -280,8 +301,9 @@ class SlugFilter(FacetMixin, django_filters.ModelChoiceFilter):
         quote = connection.ops.quote_name
         # Records without a choice are no row of the facet: left out here, an index of the column that holds
         # only the rows with one (Outcome.fund's) serves the count.
+        key = grouping(queryset, chain[0].attname)
         inner = (queryset.order_by().filter(**{f"{chain[0].attname}__isnull": False})
-                 .values(facet_key=F(chain[0].attname)).annotate(n=Count("pk")).order_by())
+                 .values(facet_key=key).annotate(n=Count("pk")).order_by())
         inner_sql, params = inner.query.sql_with_params()
         joins, previous = [], "g.facet_key"
         for position, hop in enumerate(chain):
@@ -316,7 +338,7 @@ class CodeFilter(FacetMixin, django_filters.ChoiceFilter):
         labels = dict(self.extra["choices"])
         rows = (
             queryset.order_by()
-            .values(facet_value=F(self.field_name))
+            .values(facet_value=grouping(queryset, self.field_name))
             .annotate(n=Count("pk", distinct=self.many))  # a to-many path repeats records; others do not
             .order_by("-n", "facet_value")[: limit + 1]
         )
@@ -342,7 +364,7 @@ class ValueFilter(FacetMixin, django_filters.CharFilter):
     def facet_rows(self, queryset, limit):
         rows = (
             queryset.order_by()
-            .values(facet_value=F(self.field_name))
+            .values(facet_value=grouping(queryset, self.field_name))
             .annotate(n=Count("pk"))
             .order_by("-n", "facet_value")[: limit + 1]
         )
