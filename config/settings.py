@@ -211,12 +211,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # anonymous visitors (core.pagecache.PageCacheMiddleware). Neither is written to the database: a page view
 # must not write there. With SHARED_CACHE_DIR unset (runserver, the tests) both live in each process's
 # memory; gunicorn.conf.py sets it for the processes it starts, so the processes of one machine share them
-# as files there (Django's FileBasedCache: one file an entry, written whole and renamed into place), and a
-# page or a count made by one worker serves them all. SHARED_CACHE_DIR=none keeps the memory caches. Either
-# way an entry is only used while the shared data generation is the one it was made at (core/listing.py),
-# so a change on any replica makes every process count and render again. A count entry is 1 to 11 KB
-# (measured on the demo data); a list page 8-50 KB compressed (at 100,000 programs): PAGE_CACHE_ENTRIES
-# (default 1,000 in memory, under 50 MB a process; 5,000 shared, on disk) bounds the pages.
+# as files there (core/sharedcache.py, Django's FileBasedCache: one file an entry, written whole and
+# renamed into place), and a page or a count made by one worker serves them all. SHARED_CACHE_DIR=none
+# keeps the memory caches. Either way an entry is only used while the shared data generation is the one it
+# was made at (core/listing.py), so a change on any replica makes every process count and render again. A
+# count entry is 1 to 11 KB (measured on the demo data); a list page 8-50 KB compressed (at 100,000
+# programs): PAGE_CACHE_ENTRIES (default 1,000 in memory, under 50 MB a process; 5,000 shared, on disk)
+# bounds the pages.
 SHARED_CACHE_DIR = os.environ.get("SHARED_CACHE_DIR", "").strip()
 if SHARED_CACHE_DIR.lower() == "none":
     SHARED_CACHE_DIR = ""
@@ -225,7 +226,7 @@ if SHARED_CACHE_DIR.lower() == "none":
 def local_cache(name: str, max_entries: int) -> dict:
     """The cache ``name``: files in SHARED_CACHE_DIR/name when it is set, else this process's memory."""
     if SHARED_CACHE_DIR:
-        return {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        return {"BACKEND": "core.sharedcache.SharedFileCache",
                 "LOCATION": os.path.join(SHARED_CACHE_DIR, name), "OPTIONS": {"MAX_ENTRIES": max_entries}}
     return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": f"tracker-{name}",
             "OPTIONS": {"MAX_ENTRIES": max_entries}}

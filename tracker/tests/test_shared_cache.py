@@ -39,8 +39,8 @@ def test_without_shared_cache_dir_each_process_keeps_its_own():
 
 def test_with_shared_cache_dir_the_caches_are_files_there(tmp_path):
     found = caches_with(SHARED_CACHE_DIR=str(tmp_path))
-    assert found == {"counts": ["FileBasedCache", str(tmp_path / "counts")],
-                     "pages": ["FileBasedCache", str(tmp_path / "pages")]}
+    assert found == {"counts": ["SharedFileCache", str(tmp_path / "counts")],
+                     "pages": ["SharedFileCache", str(tmp_path / "pages")]}
 
 
 def gunicorn_cache_dir(**env) -> str:
@@ -73,10 +73,8 @@ def test_gunicorn_shares_the_caches_in_a_folder_of_the_database():
 def shared(settings, tmp_path):
     settings.CACHES = {
         **settings.CACHES,
-        "counts": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-                   "LOCATION": str(tmp_path / "counts")},
-        "pages": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-                  "LOCATION": str(tmp_path / "pages")},
+        "counts": {"BACKEND": "core.sharedcache.SharedFileCache", "LOCATION": str(tmp_path / "counts")},
+        "pages": {"BACKEND": "core.sharedcache.SharedFileCache", "LOCATION": str(tmp_path / "pages")},
     }
     yield tmp_path
     caches["counts"].clear()
@@ -112,3 +110,16 @@ def test_a_migrated_database_starts_a_generation_of_its_own():
     before = data_generation()
     create_cache_table(sender=None, using="default")
     assert data_generation() not in (before, "0", None)
+
+
+def test_the_shared_cache_makes_room_every_so_many_sets(tmp_path):
+    from core.sharedcache import SharedFileCache
+
+    cache = SharedFileCache(str(tmp_path), {"OPTIONS": {"MAX_ENTRIES": 10, "CULL_FREQUENCY": 2}})
+    cache.CULL_EVERY = 25
+    for n in range(24):
+        cache.set(f"k{n}", n)
+    assert len(list(tmp_path.glob("*.djcache"))) == 24  # not looked at yet: past MAX_ENTRIES for a while
+    cache.set("k24", 24)  # the 25th set looks, and drops half
+    assert len(list(tmp_path.glob("*.djcache"))) <= 13
+    assert cache.get("k24") == 24
