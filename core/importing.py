@@ -1172,12 +1172,18 @@ class RecordResource(resources.ModelResource):
                 if how is _KEY:
                     value = clean(row[column], row)
                     related, attname, related_attname, cache_name = extra
-                    if type(value) is related:
-                        state = instance._state
-                        if state.db is not None and state.db == value._state.db:
+                    state = instance._state
+                    if type(value) is related and value._state.db is not None:
+                        if state.db is None:
+                            state.db = value._state.db  # what the descriptor's router gives, without routers
+                        if state.db == value._state.db:
                             instance.__dict__[attname] = getattr(value, related_attname)
                             state.fields_cache[cache_name] = value
                             continue
+                    elif value is None and field.saves_null_values and state.fields_cache.get(cache_name) is None:
+                        instance.__dict__[attname] = None  # no row was cached: nothing else to clear
+                        state.fields_cache[cache_name] = None
+                        continue
                     if value is not None or field.saves_null_values:
                         setattr(instance, attribute, value)
                     continue
@@ -1389,8 +1395,10 @@ def _key_plan(model, attribute):
     attname, the related row's attname it holds, the cache name)``, when setting it through Django's descriptor
     (ForwardManyToOneDescriptor.__set__ on a many-to-one key of one column, no database routers) comes to this:
     when both rows are of one database already, the key's column takes the related row's value and the row is
-    cached. None otherwise (the descriptor is used). A row of another type, either row of no database yet or of
-    different databases, and an empty cell, go through the descriptor."""
+    cached, and the row being read takes the related row's database if it has none yet; an empty cell, when no
+    related row was cached, empties the key and caches None. None otherwise (the descriptor is used). A related
+    row of another type or of no database, rows of different databases, and an empty cell over a cached row go
+    through the descriptor."""
     from django.db import router
     from django.db.models.fields.related_descriptors import (
         ForeignKeyDeferredAttribute,
