@@ -159,7 +159,7 @@ class Texts:
         self._pinyin: dict[str, str] = {}
         self._slug: dict[str, str] = {}
         self._tokens: dict[str, list[str]] = {}
-        self._kinds: dict[str, tuple[int, int]] = {}
+        self._info: dict[str, tuple] = {}  # fragment -> (normalised, kinds of its first and last character, terms)
         self._reader = Pinyin(_MemoConverter())
 
     def norm1(self, fragment: str) -> str:
@@ -209,7 +209,7 @@ class Texts:
         once: ``" ".join(dict.fromkeys(terms of each piece))``."""
         found = self._tokens.get(text)
         if found is None:
-            if text.isascii() and text.isalnum():  # a number or a pinyin: not kept (mostly met once)
+            if len(text) > 4 and text.isascii() and text.isalnum():  # a number or a pinyin: not kept
                 return _ascii_terms(text)
             joined = search_tokens(text)
             found = joined.split(" ") if joined else []
@@ -219,49 +219,63 @@ class Texts:
                 self._tokens[text] = found
         return found
 
-    def line_terms(self, pieces) -> list[str]:
-        """The index terms of ``"".join(pieces)`` (normalised pieces), from each piece's terms.
+    def line(self, fragments) -> tuple[str, list[str]]:
+        """The normalised ``"".join(fragments)`` and its index terms, put together from each
+        fragment's (normalised once, its terms and the kinds of its first and last character kept).
 
-        A run of Chinese that goes on from one piece into the next adds the bigram across the
-        join, between the two pieces' terms, where ``search_tokens`` has it; nothing else spans a
+        A run of Chinese that goes on from one fragment into the next adds the bigram across the
+        join, between the two fragments' terms, where ``search_tokens`` has it; nothing else spans a
         join, but a run of ASCII letters or digits, whose terms (its suffixes) are then taken of
         the whole line. The list may hold a term twice: the caller keeps each once, in order.
         """
-        out = []
-        kinds = self._kinds
-        last_kind, last_char = 0, ""
-        for piece in pieces:
-            if not piece:
+        info = self._info
+        norms, out = [], []
+        last_kind, last_char, whole = 0, "", False
+        for fragment in fragments:
+            found = info.get(fragment)
+            if found is None:
+                found = self._info_of(fragment)
+            norm, first, last, terms = found
+            if not norm:
                 continue
-            kind = kinds.get(piece)
-            if kind is None:
-                if piece.isascii() and piece.isalnum():  # a number or a pinyin: not kept
-                    kind = _ASCII_RUN
-                else:
-                    if len(kinds) > 100_000:
-                        kinds.clear()
-                    kind = kinds[piece] = (_char_kind(piece[0]), _char_kind(piece[-1]))
-            if kind[0] == last_kind:
+            norms.append(norm)
+            if first == last_kind:
                 if last_kind == _CHINESE:
-                    out.append(last_char + piece[0])
+                    out.append(last_char + norm[0])
                 elif last_kind == _ASCII:
-                    return self.terms("".join(pieces), remember=False)
-            out += self.terms(piece)
-            last_kind, last_char = kind[1], piece[-1]
-        return out
+                    whole = True
+            out += terms
+            last_kind, last_char = last, norm[-1]
+        text = "".join(norms)
+        return text, (self.terms(text, remember=False) if whole else out)
+
+    def _info_of(self, fragment):
+        norm = self.norm1(fragment)
+        if not norm:
+            found = (norm, 0, 0, [])
+        elif norm.isascii() and norm.isalnum():  # a number or a pinyin
+            found = (norm, _ASCII, _ASCII, self.terms(norm))
+            if len(norm) > 4:  # mostly met once: not kept
+                return found
+        else:
+            found = (norm, _char_kind(norm[0]), _char_kind(norm[-1]), self.terms(norm))
+        if len(self._info) > 200_000:
+            self._info.clear()
+        self._info[fragment] = found
+        return found
 
     def indexed(self, parts, name_fragments) -> tuple[str, str]:
         """``(search_text, search_tokens)`` as a save would write them (``build_search_text``: each
         non-empty part normalised, then the name's pinyin), the terms put together from the
-        fragments' (see :meth:`line_terms`)."""
-        lines = [[self.norm1(fragment) for fragment in fragments] for fragments in parts if any(fragments)]
+        fragments' (see :meth:`line`)."""
+        lines = [self.line(fragments) for fragments in parts if any(fragments)]
         name_pinyin = self.pinyin(name_fragments) if name_fragments else ""
         if name_pinyin:
-            lines.append([self.norm1(name_pinyin)])
+            lines.append(self.line([name_pinyin]))
         terms = []
-        for pieces in lines:
-            terms += self.line_terms(pieces)
-        return "\n".join("".join(pieces) for pieces in lines), " ".join(dict.fromkeys(terms))
+        for _text, line_terms in lines:
+            terms += line_terms
+        return "\n".join([text for text, _terms in lines]), " ".join(dict.fromkeys(terms))
 
 
 _ASCII, _CHINESE = 1, 2  # the two kinds of run search_tokens cuts a text into (0: neither)
@@ -283,6 +297,13 @@ def _weighted(rng, pairs):
         if pick <= 0:
             return item
     return pairs[-1]
+
+
+def _then(first: dict, second: dict) -> dict:
+    """``first`` with the keys of ``second`` it lacks after its own, in order: the keys of
+    ``dict.fromkeys([*first, *second])``."""
+    first.update(second)
+    return first
 
 
 def _ascii_terms(text: str) -> list[str]:
@@ -879,14 +900,14 @@ class _Generator:
                 second_sentence = ["截至", f"{year}", "年，该项目", *clause[3], "，", *clause[4], "。"]
                 quotes = []
                 for fragments in (first_sentence, second_sentence):
-                    pieces = [texts.norm1(fragment) for fragment in fragments]
-                    sentence, norm_sentence, terms = "".join(fragments), "".join(pieces), texts.line_terms(pieces)
+                    sentence = "".join(fragments)
+                    norm_sentence, terms = texts.line(fragments)
                     sentences.append(sentence)
                     norm_sentences.append(norm_sentence)
                     sentence_terms += terms
-                    quotes.append((sentence, norm_sentence, terms))
+                    quotes.append((sentence, norm_sentence, dict.fromkeys(terms)))
                 for j, (metric, _verb, unit, value, printed, qualifier, word) in enumerate(figures):
-                    quote, norm_quote, quote_terms = quotes[0] if j < 3 else quotes[1]
+                    quote, norm_quote, quote_terms = quotes[0] if j < 3 else quotes[1]  # terms each once
                     indicator = None
                     if j == 0:
                         indicator = indicator_of.get((county.pk, metric))
@@ -919,8 +940,8 @@ class _Generator:
                         datetime.date(start_year if j < 3 else year, 1, 1), pid,
                         county.pk if j == 0 else None, source_id, quote, f"{DEMO_PREFIX}o{index + 1:06d}-{j + 1}",
                         f"{norm_metric}\n{shown}{norm_unit}\n{norm_quote}",
-                        " ".join(dict.fromkeys([*texts.terms(norm_metric), *_number_terms(shown),
-                                                *texts.terms(norm_unit), *quote_terms])),
+                        " ".join(_then(dict.fromkeys([*texts.terms(norm_metric), *_number_terms(shown),
+                                                      *texts.terms(norm_unit)]), quote_terms)),
                     ))
                 county_links.append((pid, county.pk))
                 for extra in rng.sample(self.counties, rng.randint(0, 2)):
@@ -935,10 +956,10 @@ class _Generator:
             slug = (f"{DEMO_PREFIX}{texts.slugpart([publisher])}-{published.isoformat()}"
                     f"-{written_sources + len(sources) + 1}")
             self.unique_slug(slug)
-            title_pieces = [texts.norm1(fragment) for fragment in title_fragments]
+            norm_title, title_terms = texts.line(title_fragments)
             norm_publisher, title_pinyin = texts.norm1(publisher), texts.pinyin(title_fragments)
-            search_text = "\n".join(["".join(title_pieces), norm_publisher, *norm_sentences, title_pinyin])
-            terms = [*texts.line_terms(title_pieces), *texts.terms(norm_publisher), *sentence_terms,
+            search_text = "\n".join([norm_title, norm_publisher, *norm_sentences, title_pinyin])
+            terms = [*title_terms, *texts.terms(norm_publisher), *sentence_terms,
                      *texts.terms(title_pinyin, remember=False)]
             sources.append((
                 source_id, "".join(title_fragments), publisher, published, "\n".join(sentences),
