@@ -211,12 +211,34 @@ class FacetMixin:
     def filter(self, qs, value):
         if value in (None, ""):
             return qs
-        lookup = {self.field_name: value}
-        if self.many and self.broad and getattr(self.parent, "walks_index", False):
-            return qs.filter(Exists(qs.model._base_manager.filter(pk=OuterRef("pk"), **lookup)))
-        if self.many:
-            return qs.filter(pk__in=qs.model._base_manager.filter(**lookup).values("pk"))
-        return qs.filter(**lookup)
+        if not self.many:
+            return qs.filter(**{self.field_name: value})
+        links, key = self.links(qs.model, value)
+        if self.broad and getattr(self.parent, "walks_index", False):
+            return qs.filter(Exists(links.filter(**{key: OuterRef("pk")})))
+        return qs.filter(pk__in=links.values(key))
+
+    def links(self, model, value):
+        """``(queryset, key)``: the rows that link ``model``'s records to ``value`` along the path, and the column
+        of them that holds the record's key. For a path that starts with a many-to-many field or a reverse
+        foreign key, the link table itself (``programs_program_counties`` where the county's province is the
+        value; ``envoys_posting`` where the county is): no join back to the records' own table, 10,000 primary-key
+        lookups fewer for a province's programs, in each of a page's count and facet queries. Else the records
+        themselves."""
+        first, _, rest = self.field_name.partition("__")
+        try:
+            field = model._meta.get_field(first)
+        except FieldDoesNotExist:
+            field = None
+        if field is not None and field.many_to_many and field.concrete:  # Program.counties: the through table
+            through = field.remote_field.through
+            target = field.m2m_reverse_field_name()
+            lookup = f"{target}__{rest}" if rest else target
+            source = through._meta.get_field(field.m2m_field_name()).attname
+            return through._base_manager.filter(**{lookup: value}), source
+        if field is not None and field.one_to_many and rest:  # Envoy.postings: the postings, by their envoy
+            return field.related_model._base_manager.filter(**{rest: value}), field.field.attname
+        return model._base_manager.filter(**{self.field_name: value}), "pk"
 
     def facet_rows(self, queryset, limit):
         raise NotImplementedError

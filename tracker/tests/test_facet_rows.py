@@ -67,3 +67,35 @@ def test_grouped_and_joined_counts_agree(demo, filterset, name):
 def test_a_to_many_path_is_not_grouped():
     assert forward_chain(ProgramFilterSet._meta.model, "counties__province", "name") is None
     assert forward_chain(ProgramFilterSet._meta.model, "fund", "no_such_column") is None
+
+
+# ---------------------------------------------------------------------------
+# A filter across a to-many path reads the link table
+
+
+def many_filters():
+    for filterset in FILTERSETS:
+        for name, flt in filterset.base_filters.items():
+            if getattr(flt, "many", False):
+                yield filterset, name
+
+
+@pytest.mark.parametrize(("filterset", "name"), list(many_filters()), ids=lambda x: getattr(x, "__name__", x))
+def test_a_to_many_filter_picks_the_records_the_path_links_to_the_value(demo, filterset, name):
+    from django.db.models import F as Field
+
+    model = filterset._meta.model
+    flt = filterset.base_filters[name]
+    values = (model._base_manager.exclude(**{f"{flt.field_name}__isnull": True})
+              .values_list(Field(flt.field_name), flat=True).distinct()[:6])
+    checked = 0
+    for raw in values:
+        value = flt.field.queryset.get(pk=raw) if isinstance(flt, SlugFilter) else raw
+        expected = set(model._base_manager.filter(**{flt.field_name: value}).values_list("pk", flat=True))
+        for walks_index in (False, True):
+            fs = filterset(data={}, queryset=model.objects.all())
+            fs.walks_index = walks_index
+            bound = fs.filters[name]
+            assert set(bound.filter(model._base_manager.all(), value).values_list("pk", flat=True)) == expected
+        checked += bool(expected)
+    assert checked
