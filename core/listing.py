@@ -243,6 +243,29 @@ class FacetMixin:
     def facet_rows(self, queryset, limit):
         raise NotImplementedError
 
+    def counted_links(self, queryset):
+        """For a to-many path that starts at a link table (see :meth:`links`): ``(links, key, path)``: the link
+        rows of ``queryset``'s records, the column of them holding the record's key, and the path from a link to
+        the choice; else None. A facet counts these (distinct keys per choice) without joining the records."""
+        first, _, rest = self.field_name.partition("__")
+        try:
+            field = queryset.model._meta.get_field(first)
+        except FieldDoesNotExist:
+            return None
+        if field.many_to_many and field.concrete:
+            through = field.remote_field.through
+            target = field.m2m_reverse_field_name()
+            links, key = through._base_manager.all(), through._meta.get_field(field.m2m_field_name()).attname
+            path = f"{target}__{rest}" if rest else target
+        elif field.one_to_many and rest:
+            links, key, path = field.related_model._base_manager.all(), field.field.attname, rest
+        else:
+            return None
+        links = links.filter(**{f"{key}__isnull": False})
+        if queryset.query.where:
+            links = links.filter(**{f"{key}__in": queryset.order_by().values("pk")})
+        return links, key, path
+
 
 class Unindexed(Func):
     """A column grouped by as it is, but written ``+column`` on SQLite: no index of it then orders the rows."""
@@ -298,10 +321,37 @@ class SlugFilter(FacetMixin, django_filters.ModelChoiceFilter):
         super().__init__(*args, **kwargs)
 
     def facet_rows(self, queryset, limit):
-        chain = None if self.many else forward_chain(queryset.model, self.field_name, self.label_field)
+        if self.many:
+            counted = self.counted_links(queryset)
+            if counted is not None:
+                links, key, path = counted
+                chain = forward_chain(links.model, path, self.label_field)
+                if chain is not None:
+                    return self.link_facet_rows(links, key, path, chain[-1], limit)
+            return self.joined_facet_rows(queryset, limit)
+        chain = forward_chain(queryset.model, self.field_name, self.label_field)
         if chain is None:
             return self.joined_facet_rows(queryset, limit)
         return self.grouped_facet_rows(queryset, limit, chain)
+
+    def link_facet_rows(self, links, key, path, last, limit):
+        """The same rows as :meth:`joined_facet_rows` for a to-many path: the link rows (a program's counties)
+        counted per choice (distinct records), then joined to the choices' slugs and names, without joining
+        the records themselves."""
+        connection = connections[links.db]
+        quote = connection.ops.quote_name
+        inner = links.filter(**{f"{path}__isnull": False}).values(facet_key=F(path)).annotate(
+            n=Count(key, distinct=True)).order_by()
+        inner_sql, params = inner.query.sql_with_params()
+        target = last.related_model._meta
+        value, label = (f"facet.{quote(target.get_field(name).column)}" for name in ("slug", self.label_field))
+        sql = (f"SELECT {value}, {label}, g.n FROM ({inner_sql}) g LEFT OUTER JOIN {quote(target.db_table)} facet "
+               f"ON facet.{quote(last.target_field.column)} = g.facet_key "
+               f"ORDER BY 3 DESC, 2 ASC LIMIT {int(limit) + 1}")
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        return [(value, label, int(n)) for value, label, n in rows if value][:limit]
 
     def joined_facet_rows(self, queryset, limit):
         """Every row joined to its choice, counted per choice (distinct records: a to-many path repeats them)."""
@@ -358,12 +408,14 @@ class CodeFilter(FacetMixin, django_filters.ChoiceFilter):
 
     def facet_rows(self, queryset, limit):
         labels = dict(self.extra["choices"])
-        rows = (
-            queryset.order_by()
-            .values(facet_value=grouping(queryset, self.field_name))
-            .annotate(n=Count("pk", distinct=self.many))  # a to-many path repeats records; others do not
-            .order_by("-n", "facet_value")[: limit + 1]
-        )
+        counted = self.counted_links(queryset) if self.many else None
+        if counted is not None:  # the link rows (a county's designations), counted per code
+            links, key, path = counted
+            rows = links.values(facet_value=F(path)).annotate(n=Count(key, distinct=True))
+        else:
+            rows = (queryset.order_by().values(facet_value=grouping(queryset, self.field_name))
+                    .annotate(n=Count("pk", distinct=self.many)))  # a to-many path repeats records; others do not
+        rows = rows.order_by("-n", "facet_value")[: limit + 1]
         return [
             (r["facet_value"], str(labels.get(r["facet_value"], r["facet_value"])), r["n"])
             for r in rows if r["facet_value"]
