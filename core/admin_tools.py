@@ -783,16 +783,16 @@ class RecordAdmin(PartialDateAdminMixin, ImportExportModelAdmin, SimpleHistoryAd
         try:
             with collection_paused():  # the file read, checked and kept (core.importing.collection_paused)
                 response = super().import_action(request, **kwargs)
-            context = getattr(response, "context_data", None) or {}
-            keep = bool(context.get("confirm_form"))
-            result = context.get("result")
-            if result is not None:
-                context.update(preview_context(result))
-            kept = getattr(result, "kept", None)
-            if keep and kept is not None and getattr(upload, "upload_data", None) is not None:
-                form = context["confirm_form"].initial
-                KeptRows.save(upload.tmp_storage_name, KeptRows.ties(
-                    upload.upload_data, request.user, self.model, form.get("resource"), form.get("format")), kept)
+                context = getattr(response, "context_data", None) or {}
+                keep = bool(context.get("confirm_form"))
+                result = context.get("result")
+                if result is not None:
+                    context.update(preview_context(result))
+                kept = getattr(result, "kept", None)
+                if keep and kept is not None and getattr(upload, "upload_data", None) is not None:
+                    form = context["confirm_form"].initial
+                    KeptRows.save(upload.tmp_storage_name, KeptRows.ties(
+                        upload.upload_data, request.user, self.model, form.get("resource"), form.get("format")), kept)
             return response
         finally:
             name = getattr(upload, "tmp_storage_name", None)
