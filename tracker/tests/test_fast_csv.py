@@ -315,3 +315,99 @@ def test_columns_without_a_plan_are_written_by_the_resource(world, resource_clas
     assert fast == old
     assert fast.count("\r\n") == Envoy.objects.count() + 1
 
+
+
+# ---------------------------------------------------------------------------
+# Reading a chunk ahead, in a thread of its own (outside a transaction)
+
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks):
+    from core.testing.world import build_world
+    from tracker.demo import generate_demo
+
+    build_world()
+    with django_capture_on_commit_callbacks(execute=True):
+        generate_demo(programs=120, seed=5, force=True)
+
+
+def read_ahead_threads():
+    import threading
+
+    return [t for t in threading.enumerate() if t.name == "csv-read-ahead"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("model", [Program, Outcome, County, Envoy], ids=lambda m: m.__name__)
+def test_read_ahead_writes_the_same_bytes_as_reading_in_line(committed, model, monkeypatch):
+    from core import csvexport
+
+    resource_class = registry.for_model(model).resource_class
+    queryset = model.objects.order_by("slug")
+    assert not connection.in_atomic_block  # so the export reads ahead
+    started = []
+    real = csvexport._Export.read_ahead
+
+    def spy(self, chunk_size):
+        started.append(chunk_size)
+        return real(self, chunk_size)
+
+    monkeypatch.setattr(csvexport.plan_rows, "__defaults__", (7,))  # several chunks, so several are read ahead
+    monkeypatch.setattr(csvexport._Export, "read_ahead", spy)
+    ahead = "".join(csv_lines(resource_class, queryset))
+    assert started  # the thread did the reading
+    monkeypatch.setattr(csvexport, "READ_AHEAD", False)
+    in_line = "".join(csv_lines(resource_class, queryset))
+    assert ahead == in_line and ahead.count("\n") > 8
+    assert ahead == "".join(resource_csv_lines(resource_class, queryset))
+    assert not read_ahead_threads()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_read_ahead_raises_the_readers_error_and_stops(committed, monkeypatch):
+    from core import csvexport
+
+    monkeypatch.setattr(csvexport.plan_rows, "__defaults__", (5,))
+    calls = []
+
+    def failing(self, model_field, pks):
+        calls.append(1)
+        if len(calls) > 2:
+            raise RuntimeError("the database went away")
+        return {}
+
+    monkeypatch.setattr(csvexport._Export, "many_slugs", failing)
+    from programs.resources import ProgramResource
+
+    with pytest.raises(RuntimeError, match="went away"):
+        "".join(csv_lines(ProgramResource, Program.objects.order_by("slug")))
+    assert not read_ahead_threads()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_client_that_stops_reading_stops_the_reader(committed, monkeypatch):
+    import time
+
+    from core import csvexport
+    from programs.resources import ProgramResource
+
+    monkeypatch.setattr(csvexport.plan_rows, "__defaults__", (3,))
+    lines = csv_lines(ProgramResource, Program.objects.order_by("slug"))
+    next(lines), next(lines)  # the header and a first chunk; the reader is ahead, waiting for room
+    assert read_ahead_threads()
+    lines.close()  # what the server does when the client goes away
+    deadline = time.monotonic() + 5
+    while read_ahead_threads() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not read_ahead_threads()
+
+
+def test_inside_a_transaction_everything_is_read_on_its_connection(world, monkeypatch):
+    from core import csvexport
+    from programs.resources import ProgramResource
+
+    monkeypatch.setattr(csvexport._Export, "read_ahead", lambda *a: pytest.fail("read ahead in a transaction"))
+    assert connection.in_atomic_block  # the test's own transaction
+    with CaptureQueriesContext(connection) as queries:
+        assert "".join(csv_lines(ProgramResource, Program.objects.order_by("slug")))
+    assert queries.captured_queries  # on this connection, which sees the transaction's rows
