@@ -835,15 +835,15 @@ class _Generator:
                        "负责实施，覆盖", f"{rng.randint(2, 30)}", "个乡镇、", f"{rng.randint(5, 300)}", "个行政村。"]
             alias_fragments = [stem, theme, kind_word] if rng.random() < 0.3 else []
             # About one program in twenty is a measure under an earlier program of the same county.
-            parent = parent_of_county.get(county.pk)
+            parent = parent_of_county.get(county.id)
             if parent is None or rng.random() >= 0.05:
-                parent_of_county.setdefault(county.pk, program_id)
+                parent_of_county.setdefault(county.id, program_id)
                 parent = None
             slug_base = (f"{DEMO_PREFIX}{texts.slugpart([stem, suffix])}-{texts.slugpart([theme])}"
                          f"-{texts.slugpart([kind_word])}")
             search_text, tokens = texts.indexed([name_fragments, alias_fragments, summary], name_fragments)
             programs.append((
-                program_id, name, kind, area, fund and fund.pk, parent, start, precision, end,
+                program_id, name, kind, area, fund and fund.id, parent, start, precision, end,
                 "day" if end else "", "".join(summary), "".join(alias_fragments),
                 self.unique_slug(slug_base + (f"-{k + 1}" if k else "")), search_text, tokens,
             ))
@@ -910,9 +910,9 @@ class _Generator:
                     quote, norm_quote, quote_terms = quotes[0] if j < 3 else quotes[1]  # terms each once
                     indicator = None
                     if j == 0:
-                        indicator = indicator_of.get((county.pk, metric))
+                        indicator = indicator_of.get((county.id, metric))
                         if indicator is None:
-                            indicator = indicator_of[county.pk, metric] = indicator_id
+                            indicator = indicator_of[county.id, metric] = indicator_id
                             indicator_id += 1
                             place = list(self.county_stems[county.name])
                             words = [*place, metric]
@@ -926,7 +926,7 @@ class _Generator:
                             indicator_names.add("".join(words))
                             search_text, tokens = texts.indexed([words], words)
                             indicators.append((
-                                indicator, "".join(words), QUANTITIES[metric], unit, unit, county.pk,
+                                indicator, "".join(words), QUANTITIES[metric], unit, unit, county.id,
                                 self.unique_slug(f"{DEMO_PREFIX}{texts.slugpart(place)}-{texts.slugpart([metric])}"),
                                 search_text, tokens,
                             ))
@@ -938,20 +938,20 @@ class _Generator:
                     outcomes.append((
                         indicator, metric, value, unit, printed, qualifier,
                         datetime.date(start_year if j < 3 else year, 1, 1), pid,
-                        county.pk if j == 0 else None, source_id, quote, f"{DEMO_PREFIX}o{index + 1:06d}-{j + 1}",
+                        county.id if j == 0 else None, source_id, quote, f"{DEMO_PREFIX}o{index + 1:06d}-{j + 1}",
                         f"{norm_metric}\n{shown}{norm_unit}\n{norm_quote}",
                         " ".join(_then(dict.fromkeys([*texts.terms(norm_metric), *_number_terms(shown),
                                                       *texts.terms(norm_unit)]), quote_terms)),
                     ))
-                county_links.append((pid, county.pk))
+                county_links.append((pid, county.id))
                 for extra in rng.sample(self.counties, rng.randint(0, 2)):
-                    if extra.pk != county.pk:
-                        county_links.append((pid, extra.pk))
-                org_links.append((pid, organization.pk))
+                    if extra.id != county.id:
+                        county_links.append((pid, extra.id))
+                org_links.append((pid, organization.id))
                 if rng.random() < 0.3:
                     other = rng.choice(self.organizations)
-                    if other.pk != organization.pk:
-                        org_links.append((pid, other.pk))
+                    if other.id != organization.id:
+                        org_links.append((pid, other.id))
                 source_links.append((pid, source_id))
             slug = (f"{DEMO_PREFIX}{texts.slugpart([publisher])}-{published.isoformat()}"
                     f"-{written_sources + len(sources) + 1}")
