@@ -12,9 +12,12 @@ record unless it is forced: such a database is somebody's real data.
 
 Speed (100,000 programs, about 1.07 million rows; BENCHMARKS.md has the figures): the big tables'
 rows are built as tuples and written without model instances (SQLite: ``executemany``; PostgreSQL:
-``COPY``), by a second thread on the same connection while the next rows are built, in one
-transaction. ``search_text`` and ``search_tokens`` are filled here (no ``pre_save`` is sent): every
-text is made of fragments of a small vocabulary, so each fragment is normalised, read in pinyin and
+``COPY``; a value every row shares is written into the statement, not bound per row), by a second
+thread on the same connection while the next rows are built, in one transaction; the interpreter's
+switch interval is short while both run, so the writer, which gives up the GIL for every row
+SQLite steps, wins it back at once instead of after up to 5 ms. ``search_text`` and
+``search_tokens`` are filled here (no ``pre_save`` is sent): every text is made of fragments of a
+small vocabulary, so each fragment is normalised, read in pinyin and
 cut into index terms once, and a text's terms are put together from its fragments' (the tests
 check every generated row against what a save would write). On SQLite the secondary indexes and
 the search index's triggers of the big tables are taken down for the load and put back from their
