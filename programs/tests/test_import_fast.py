@@ -187,6 +187,9 @@ def test_an_import_writes_with_a_larger_sqlite_page_cache_and_gives_it_back(db):
             cursor.execute("PRAGMA cache_size")
             return cursor.fetchone()[0]
 
+    original = size()  # whatever an earlier test left on this connection (generate_demo sets a larger one)
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size = -2000")  # SQLite's default
     before = size()
     with page_cache("default"):
         assert size() == -WRITE_PAGE_CACHE_KIB
@@ -198,4 +201,4 @@ def test_an_import_writes_with_a_larger_sqlite_page_cache_and_gives_it_back(db):
             assert size() == -WRITE_PAGE_CACHE_KIB * 2
     finally:
         with connection.cursor() as cursor:
-            cursor.execute(f"PRAGMA cache_size = {before}")
+            cursor.execute(f"PRAGMA cache_size = {original}")
