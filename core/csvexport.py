@@ -23,10 +23,7 @@ import csv
 import datetime
 import io
 import json
-import queue
 import sqlite3
-import threading
-import traceback
 from dataclasses import dataclass, field
 
 from django.core.exceptions import FieldDoesNotExist
@@ -52,15 +49,6 @@ from core.importing import (
 from core.records import format_partial_date
 
 CSV_CHUNK_SIZE = 2000
-READ_AHEAD = True
-"""Whether an export outside a transaction reads its next chunk in a thread of its own (see ``_Export.chunks``)."""
-_DONE = object()
-
-
-class _Failed:
-    def __init__(self, exception):
-        self.exception = exception
-
 
 
 def _sqlite_has_json() -> bool:
@@ -273,14 +261,10 @@ class _Export:
     def __init__(self, plan: Plan, queryset):
         self.plan = plan
         self.queryset = queryset
+        self.connection = connections[queryset.db]
         self.slugs: dict = {}  # {model: {pk: slug}} of linked records, read once per export
         self.many = [c.field for c in plan.columns if c.kind == "many"]
         self.by_resource = [c.field for c in plan.columns if c.kind == "resource"]
-
-    @property
-    def connection(self):
-        """The database connection of the thread asking (each thread has its own: see :meth:`read_ahead`)."""
-        return connections[self.queryset.db]
 
     def chunks(self, chunk_size):
         """The texts of the rows, a chunk of ``chunk_size`` records at a time.
@@ -288,27 +272,10 @@ class _Export:
         The list's queryset is compiled by Django (its filters, joins and ORDER BY as they are) and read in
         chunks (a server-side cursor on PostgreSQL, as ``QuerySet.iterator`` would), without Django's per-row
         conversion of the values: each column converts its own cells (see :meth:`row_builder`).
-
-        Outside a transaction the database work runs a chunk ahead, in a thread of its own (:meth:`read_ahead`):
-        while this thread writes one chunk's lines, that one reads the next chunk and its links (the database
-        driver lets go of the GIL while the database works). Inside a transaction everything is read here, on
-        the transaction's own connection: another connection would not see what it has not committed.
         """
-        if READ_AHEAD and not connections[self.queryset.db].in_atomic_block:
-            reads = self.read_ahead(chunk_size)
-        else:
-            reads = self.reads(chunk_size)
-        build = next(reads)
-        for chunk, many, by_resource in reads:
-            yield build(chunk, many, by_resource)
-
-    def reads(self, chunk_size):
-        """The database work of :meth:`chunks`: first the row builder, then ``(rows, many, by_resource)`` for
-        each chunk (its selected rows, the slugs of its many-to-many links, the columns the Resource writes)."""
         selected = self.plan.selected
         queryset = self.queryset
-        connection = connections[queryset.db]
-        if connection.vendor == "sqlite":
+        if self.connection.vendor == "sqlite":
             # SQLite's driver parses every date column into a date (Django registers the converter) in Python;
             # read as text, the partial dates parse it with date.fromisoformat, in C.
             dates = {c.sources[0] for c in self.plan.columns if c.kind == "date"}
@@ -318,58 +285,12 @@ class _Export:
                 selected = [texts.get(name, name) for name in selected]
         queryset = queryset.values_list(*selected)
         compiler = queryset.query.get_compiler(using=queryset.db)
-        chunked = not connection.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS")
+        chunked = not self.connection.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS")
         results = compiler.execute_sql(MULTI, chunked_fetch=chunked, chunk_size=chunk_size)
         converters = compiler.get_converters([s[0] for s in compiler.select[: compiler.col_count]])
-        yield self.row_builder(converters)
+        build = self.row_builder(converters)
         for chunk in results:
-            pks = [row[0] for row in chunk]
-            many = [self.many_slugs(model_field, pks) for model_field in self.many]
-            by_resource = self.resource_texts(pks) if self.by_resource else {}
-            yield chunk, many, by_resource
-
-    def read_ahead(self, chunk_size):
-        """:meth:`reads` run in a thread of its own, on its own database connection, at most two chunks ahead of
-        the caller. Its errors are raised here; when the caller stops early (a client that went away), the
-        thread stops at its next chunk and closes its connection."""
-        ready: queue.Queue = queue.Queue(maxsize=2)
-        stop = threading.Event()
-        alias = self.queryset.db
-
-        def reader():
-            reads = self.reads(chunk_size)
-            try:
-                for item in reads:
-                    while not stop.is_set():
-                        try:
-                            ready.put(item, timeout=0.2)
-                            break
-                        except queue.Full:
-                            continue
-                    if stop.is_set():
-                        return
-                ready.put(_DONE)
-            except BaseException as exc:  # raised again in the caller's thread
-                # Without the frames' variables: they hold the open cursor, which would outlive the export.
-                traceback.clear_frames(exc.__traceback__)
-                ready.put(_Failed(exc))
-            finally:
-                reads.close()  # its cursor, whatever stopped it
-                connections[alias].close()
-
-        thread = threading.Thread(target=reader, name="csv-read-ahead", daemon=True)
-        thread.start()
-        try:
-            while True:
-                item = ready.get()
-                if item is _DONE:
-                    return
-                if isinstance(item, _Failed):
-                    raise item.exception
-                yield item
-        finally:
-            stop.set()
-            thread.join(timeout=5)
+            yield self.texts(chunk, build)
 
     def row_builder(self, converters):
         """A function ``(chunk, many, by_resource) -> rows of texts`` written for this plan: one list display
@@ -406,6 +327,13 @@ class _Export:
                   f"    return [[{', '.join(cells)}] for row in chunk]\n")
         exec(compile(source, f"<csv plan of {self.plan.resource_class.__name__}>", "exec"), names)  # noqa: S102
         return names["build"]
+
+    def texts(self, chunk, build) -> list[list[str]]:
+        """The chunk's rows (tuples of ``plan.selected``) as lists of column texts, formula-escaped."""
+        pks = [row[0] for row in chunk]
+        many = [self.many_slugs(model_field, pks) for model_field in self.many]
+        by_resource = self.resource_texts(pks) if self.by_resource else {}
+        return build(chunk, many, by_resource)
 
     def many_slugs(self, model_field, pks) -> dict:
         """``{pk: "a|b"}``: the sorted slugs each of ``pks`` links to through ``model_field``.
