@@ -11,6 +11,8 @@ from collections import defaultdict
 from decimal import Decimal
 from functools import partialmethod
 
+from django.db.models import F, Value
+from django.db.models.functions import Concat
 from django.utils.encoding import force_str
 from django.utils.hashable import make_hashable
 from django.utils.html import escape, format_html
@@ -198,7 +200,10 @@ def figure_rows(outcomes):
 
     They print the outcome and its source's title and link: the program, fund and county are not joined.
     """
-    return linked_only(outcomes, "source").order_by("metric", "period_end", "pk")
+    # Sorted by an expression of the metric rather than the column: a record's figures are at most some tens of
+    # thousands (a fund's programs'), quick to sort, where walking the whole metric index of 500,000 figures for
+    # the first 50 is not (PostgreSQL chose to, for a fund's programs' figures: 357 ms).
+    return linked_only(outcomes, "source").order_by(Concat(F("metric"), Value("")), "period_end", "pk")
 
 
 DETAIL_LIMIT = 50
