@@ -848,16 +848,22 @@ def query_time_limit(milliseconds):
     connection = connections["default"]
     connection.ensure_connection()
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW statement_timeout")
-            previous = cursor.fetchone()[0]
+        # Outside a transaction (a page view) the block is a transaction of its own, and a setting made with
+        # set_config(…, true) ends with it. Inside one (a savepoint) it would outlive the block: it is read
+        # first and put back after.
+        nested = connection.in_atomic_block
+        if nested:
+            with connection.cursor() as cursor:
+                cursor.execute("SHOW statement_timeout")
+                previous = cursor.fetchone()[0]
         try:
             with transaction.atomic():
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT set_config('statement_timeout', %s, true)", [f"{int(milliseconds)}ms"])
                 yield
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
+                if nested:
+                    with connection.cursor() as cursor:
+                        cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
         except OperationalError as exc:
             if getattr(exc.__cause__, "sqlstate", None) == "57014":  # query_canceled
                 raise QueryTimedOut from exc

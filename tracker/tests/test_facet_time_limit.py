@@ -213,3 +213,21 @@ def test_a_facet_that_is_the_only_filter_is_read_from_the_unfiltered_counts(
     # Counted afresh under area=: the other facets and the total, not the area facet itself.
     n_facets = sum(1 for f in ProgramFilterSet.base_filters.values() if getattr(f, "facet", False))
     assert len([ms for ms in counted if ms]) == (n_facets - 1) + 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_the_limit_ends_with_its_own_transaction():
+    """A page view runs in autocommit: the limit's transaction is the block itself, so the setting is neither
+    read first nor put back (two round trips fewer per count), and still ends with the block."""
+    from django.test.utils import CaptureQueriesContext
+
+    assert not connection.in_atomic_block
+    before = setting()
+    with CaptureQueriesContext(connection) as queries, query_time_limit(5000), connection.cursor() as cursor:
+        cursor.execute("SELECT 3")
+    assert not any("SHOW" in q["sql"] for q in queries.captured_queries)
+    assert setting() == before
+    with pytest.raises(QueryTimedOut), query_time_limit(50), connection.cursor() as cursor:
+        cursor.execute(SLOW_SQL["postgresql"])
+    assert setting() == before
