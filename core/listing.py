@@ -218,49 +218,46 @@ class FacetMixin:
             return qs.filter(Exists(links.filter(**{key: OuterRef("pk")})))
         return qs.filter(pk__in=links.values(key))
 
-    def links(self, model, value):
-        """``(queryset, key)``: the rows that link ``model``'s records to ``value`` along the path, and the column
-        of them that holds the record's key. For a path that starts with a many-to-many field or a reverse
-        foreign key, the link table itself (``programs_program_counties`` where the county's province is the
-        value; ``envoys_posting`` where the county is): no join back to the records' own table, 10,000 primary-key
-        lookups fewer for a province's programs, in each of a page's count and facet queries. Else the records
-        themselves."""
+    def link_path(self, model):
+        """``(links, key, path)`` when the path starts with a many-to-many field or a reverse foreign key of
+        ``model``: the link rows (``programs_program_counties``; ``envoys_posting``), the column of them holding
+        the record's key, and the path from a link to the value; else None."""
         first, _, rest = self.field_name.partition("__")
         try:
             field = model._meta.get_field(first)
         except FieldDoesNotExist:
-            field = None
-        if field is not None and field.many_to_many and field.concrete:  # Program.counties: the through table
+            return None
+        if field.many_to_many and field.concrete:  # Program.counties: the through table
             through = field.remote_field.through
             target = field.m2m_reverse_field_name()
-            lookup = f"{target}__{rest}" if rest else target
-            source = through._meta.get_field(field.m2m_field_name()).attname
-            return through._base_manager.filter(**{lookup: value}), source
-        if field is not None and field.one_to_many and rest:  # Envoy.postings: the postings, by their envoy
-            return field.related_model._base_manager.filter(**{rest: value}), field.field.attname
-        return model._base_manager.filter(**{self.field_name: value}), "pk"
+            key = through._meta.get_field(field.m2m_field_name()).attname
+            return through._base_manager.all(), key, f"{target}__{rest}" if rest else target
+        if field.one_to_many and rest:  # Envoy.postings: the postings, by their envoy
+            return field.related_model._base_manager.all(), field.field.attname, rest
+        return None
+
+    def links(self, model, value):
+        """``(queryset, key)``: the rows that link ``model``'s records to ``value`` along the path, and the column
+        of them that holds the record's key. Where the path starts at a link table (:meth:`link_path`), that
+        table itself: no join back to the records' own table, a primary-key lookup fewer for each linked record
+        (a province's programs), in each of a page's count and facet queries. Else the records themselves."""
+        linked = self.link_path(model)
+        if linked is None:
+            return model._base_manager.filter(**{self.field_name: value}), "pk"
+        links, key, path = linked
+        return links.filter(**{path: value}), key
 
     def facet_rows(self, queryset, limit):
         raise NotImplementedError
 
     def counted_links(self, queryset):
-        """For a to-many path that starts at a link table (see :meth:`links`): ``(links, key, path)``: the link
-        rows of ``queryset``'s records, the column of them holding the record's key, and the path from a link to
-        the choice; else None. A facet counts these (distinct keys per choice) without joining the records."""
-        first, _, rest = self.field_name.partition("__")
-        try:
-            field = queryset.model._meta.get_field(first)
-        except FieldDoesNotExist:
+        """For a path that starts at a link table (:meth:`link_path`): ``(links, key, path)`` with the link rows
+        narrowed to ``queryset``'s records; else None. A facet counts these (distinct keys per choice) without
+        joining the records."""
+        linked = self.link_path(queryset.model)
+        if linked is None:
             return None
-        if field.many_to_many and field.concrete:
-            through = field.remote_field.through
-            target = field.m2m_reverse_field_name()
-            links, key = through._base_manager.all(), through._meta.get_field(field.m2m_field_name()).attname
-            path = f"{target}__{rest}" if rest else target
-        elif field.one_to_many and rest:
-            links, key, path = field.related_model._base_manager.all(), field.field.attname, rest
-        else:
-            return None
+        links, key, path = linked
         links = links.filter(**{f"{key}__isnull": False})
         if queryset.query.where:
             links = links.filter(**{f"{key}__in": queryset.order_by().values("pk")})
@@ -279,13 +276,10 @@ class Unindexed(Func):
 def grouping(queryset, path):
     """What a facet groups ``queryset`` by: the column at ``path``, hidden from SQLite's choice of index when
     the queryset is filtered. Otherwise SQLite walks the grouped column's index, to get the groups in order
-    without sorting, and looks up every row's filters (``/programs/?area=…``'s kind and fund facets: 144 ms
-    at 100,000 programs), where reading the rows the filters pick by their own index and sorting them takes
-    13. Unfiltered, the index walk is the quick way, and is kept."""
-    if not queryset.query.where:
-        return F(path)
-    field = queryset.model._meta.get_field(path) if "__" not in path else None
-    return Unindexed(F(path), output_field=field) if field is not None else Unindexed(F(path))
+    without sorting, and looks up every row's filters (``/programs/?area=…``'s kind and fund facets ran into
+    their time limit), where reading the rows the filters pick by their own index and sorting them is quick.
+    Unfiltered, the index walk is the quick way, and is kept."""
+    return Unindexed(F(path)) if queryset.query.where else F(path)
 
 
 def forward_chain(model, path, label_field):
@@ -367,8 +361,7 @@ class SlugFilter(FacetMixin, django_filters.ModelChoiceFilter):
     def grouped_facet_rows(self, queryset, limit, chain):
         """The same rows as :meth:`joined_facet_rows` for a path of foreign keys (``county__province``): the
         records are counted per value of their own foreign-key column first (an index of it serves the
-        count, and no row is repeated, so no DISTINCT), and only those groups are joined to their choices.
-        On 500,000 outcomes: 110 ms against 560 for the program facet, 24 against 273 for the province."""
+        count, and no row is repeated, so no DISTINCT), and only those groups are joined to their choices."""
         connection = connections[queryset.db]
         quote = connection.ops.quote_name
         # Records without a choice are no row of the facet: left out here, an index of the column that holds
