@@ -202,7 +202,7 @@ def figure_rows(outcomes):
     """
     # Sorted by an expression of the metric rather than the column: a record's figures are at most some tens of
     # thousands (a fund's programs'), quick to sort, where walking the whole metric index of 500,000 figures for
-    # the first 50 is not (PostgreSQL chose to, for a fund's programs' figures: 357 ms).
+    # the first 50 is not (PostgreSQL chose to, for a fund's programs' figures).
     return linked_only(outcomes, "source").order_by(Concat(F("metric"), Value("")), "period_end", "pk")
 
 

@@ -2,7 +2,7 @@
 
 Django's ``FileBasedCache`` as it is (one file an entry, written to a temporary file and renamed into place,
 so a reader in another process never sees half an entry), except when it makes room: Django's lists the whole
-folder on every ``set`` to see whether it is full, 5.6 ms at 5,000 entries on this machine, paid by every page
+folder on every ``set`` to see whether it is full, a cost that grows with the entries and is paid by every page
 rendered afresh. This one looks every ``CULL_EVERY`` sets of a process, so the folder may hold up to that many
 entries a process past ``MAX_ENTRIES`` before the oldest third goes (Django's ``CULL_FREQUENCY``).
 """
