@@ -31,11 +31,26 @@ def demo(django_capture_on_commit_callbacks, make_indicator):
         generate_demo(programs=300, seed=3, force=True)
 
 
-def grouped_facets():
+def filters_where(keep):
+    """``(filterset, name)`` of every list's filter that ``keep(filter)`` accepts."""
     for filterset in FILTERSETS:
         for name, flt in filterset.base_filters.items():
-            if isinstance(flt, SlugFilter) and not flt.many:
+            if keep(flt):
                 yield filterset, name
+
+
+def grouped_facets():
+    return filters_where(lambda flt: isinstance(flt, SlugFilter) and not flt.many)
+
+
+def counted_under_each_query(filterset, name):
+    """``(data, bound filter, queryset it counts)`` under each of QUERIES the list understands (a county has no
+    kind "result")."""
+    for data in QUERIES:
+        data = {key: value for key, value in data.items() if key in filterset.base_filters}
+        fs = filterset(data=data, queryset=filterset._meta.model.objects.all())
+        if fs.is_valid():
+            yield data, fs.filters[name], fs.unsorted(filterset._meta.model._default_manager.all(), exclude=name)
 
 
 def test_the_lists_have_facets_along_foreign_keys():
@@ -47,13 +62,7 @@ def test_the_lists_have_facets_along_foreign_keys():
 @pytest.mark.parametrize(("filterset", "name"), list(grouped_facets()), ids=lambda x: getattr(x, "__name__", x))
 def test_grouped_and_joined_counts_agree(demo, filterset, name):
     checked = 0
-    for data in QUERIES:
-        data = {key: value for key, value in data.items() if key in filterset.base_filters}
-        fs = filterset(data=data, queryset=filterset._meta.model.objects.all())
-        if not fs.is_valid():  # a code this list does not have (a county has no kind "result")
-            continue
-        flt = fs.filters[name]
-        queryset = fs.unsorted(filterset._meta.model._default_manager.all(), exclude=name)
+    for data, flt, queryset in counted_under_each_query(filterset, name):
         chain = forward_chain(queryset.model, flt.field_name, flt.label_field)
         assert chain is not None
         for limit in (3, 40):
@@ -74,10 +83,7 @@ def test_a_to_many_path_is_not_grouped():
 
 
 def many_filters():
-    for filterset in FILTERSETS:
-        for name, flt in filterset.base_filters.items():
-            if getattr(flt, "many", False):
-                yield filterset, name
+    return filters_where(lambda flt: getattr(flt, "many", False))
 
 
 @pytest.mark.parametrize(("filterset", "name"), list(many_filters()), ids=lambda x: getattr(x, "__name__", x))
@@ -116,15 +122,9 @@ def joined_code_rows(flt, queryset, limit):
 @pytest.mark.parametrize(("filterset", "name"), list(many_filters()), ids=lambda x: getattr(x, "__name__", x))
 def test_a_to_many_facet_counted_on_the_link_table_agrees_with_the_joined_count(demo, filterset, name):
     checked = 0
-    for data in QUERIES:
-        data = {key: value for key, value in data.items() if key in filterset.base_filters}
-        fs = filterset(data=data, queryset=filterset._meta.model.objects.all())
-        if not fs.is_valid():
-            continue
-        flt = fs.filters[name]
+    for data, flt, queryset in counted_under_each_query(filterset, name):
         if not getattr(flt, "facet", False):
             continue
-        queryset = fs.unsorted(filterset._meta.model._default_manager.all(), exclude=name)
         for limit in (3, 40):
             found = flt.facet_rows(queryset, limit)
             if isinstance(flt, SlugFilter):
