@@ -306,10 +306,9 @@ def drive(args, slugs, seconds: float) -> tuple[list[tuple[str, int, float, str]
 # The server
 
 
-def start_gunicorn(args, log_path: Path) -> Server:
-    """gunicorn.conf.py as it is; only ``--workers`` / ``--threads`` given on this command line are passed, as
-    the environment overrides the file reads."""
-    env = gunicorn_env(server_env(args), workers=args.workers, threads=args.threads)
+def start_gunicorn(args, log_path: Path, env: dict[str, str]) -> Server:
+    """gunicorn.conf.py as it is, with ``env`` (:func:`gunicorn_env`: only ``--workers`` / ``--threads`` given on
+    this command line are passed, as the environment overrides the file reads)."""
     return Server("gunicorn", gunicorn_command(args.port), env=env, cwd=ROOT, port=args.port,
                   ready_path="/healthz", log_path=log_path, ready_timeout=60)
 
@@ -496,8 +495,9 @@ def main(argv=None) -> int:
     print(f"data: {slugs['_counts']}", flush=True)
 
     log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"load-gunicorn-{args.port}.log"
-    args.shape = gunicorn_shape(args.port, gunicorn_env(server_env(args), workers=args.workers, threads=args.threads))
-    server = start_gunicorn(args, log_path)
+    env = gunicorn_env(server_env(args), workers=args.workers, threads=args.threads)  # one empty cache folder
+    args.shape = gunicorn_shape(args.port, env)
+    server = start_gunicorn(args, log_path, env)
     try:
         if args.warmup > 0:
             print(f"warming up for {args.warmup:g} s …", flush=True)
