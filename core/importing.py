@@ -178,9 +178,9 @@ WRITE_PAGE_CACHE_KIB = 64 * 1024
 
 
 @contextlib.contextmanager
-def page_cache(using):
-    """SQLite: a page cache of WRITE_PAGE_CACHE_KIB for this connection while an import writes (and commits), then
-    the one it had. Other databases: nothing."""
+def page_cache(using, kib=WRITE_PAGE_CACHE_KIB):
+    """SQLite: a page cache of ``kib`` KiB for this connection while a bulk write (an import, generate_demo)
+    writes and commits, then the one it had; never made smaller. Other databases: nothing."""
     connection = connections[using]
     if connection.vendor != "sqlite":
         yield
@@ -189,9 +189,9 @@ def page_cache(using):
         cursor.execute("PRAGMA cache_size")
         before = int(cursor.fetchone()[0])  # negative: KiB; positive: pages
         cursor.execute("PRAGMA page_size")
-        kib = -before if before < 0 else before * int(cursor.fetchone()[0]) // 1024
-        if kib < WRITE_PAGE_CACHE_KIB:  # never made smaller
-            cursor.execute(f"PRAGMA cache_size = -{WRITE_PAGE_CACHE_KIB}")
+        current = -before if before < 0 else before * int(cursor.fetchone()[0]) // 1024
+        if current < kib:  # never made smaller
+            cursor.execute(f"PRAGMA cache_size = -{kib}")
     try:
         yield
     finally:

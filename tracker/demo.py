@@ -46,6 +46,7 @@ from pypinyin.converter import UltimateConverter
 from pypinyin.core import Pinyin
 
 from core import registry
+from core.importing import page_cache
 from core.listing import new_data_generation
 from core.search import SUFFIX_LENGTH, drop_index, ensure_index, fts_table, normalise, search_tokens
 
@@ -417,12 +418,10 @@ def generate_demo(*, programs: int, seed: int = 1, force: bool = False, progress
     # SQLite checks every foreign key of every inserted row as it goes; the generator's keys are
     # right by construction, so they are checked once at the end instead (any violation raises
     # and the transaction rolls back). PostgreSQL defers its checks to the commit anyway.
-    with (_sqlite_bulk_journal(), connection.constraint_checks_disabled(), transaction.atomic(),
-          translation.override("en")):
-        if connection.vendor == "sqlite":
-            with connection.cursor() as cursor:  # a bigger page cache for this connection's big writes
-                cursor.execute("PRAGMA cache_size = -262144")
-        elif connection.vendor == "postgresql":
+    # SQLite: a bigger page cache for this connection's big writes, its own size again afterwards.
+    with (_sqlite_bulk_journal(), page_cache(connection.alias, kib=262144), connection.constraint_checks_disabled(),
+          transaction.atomic(), translation.override("en")):
+        if connection.vendor == "postgresql":
             with connection.cursor() as cursor:  # deleting a previous run can outlast a page's timeout
                 cursor.execute("SET LOCAL statement_timeout = 0")
         # SQLite's search index (FTS5) is taken down for the deletion of earlier demo rows and made

@@ -187,7 +187,7 @@ def test_an_import_writes_with_a_larger_sqlite_page_cache_and_gives_it_back(db):
             cursor.execute("PRAGMA cache_size")
             return cursor.fetchone()[0]
 
-    original = size()  # whatever an earlier test left on this connection (generate_demo sets a larger one)
+    original = size()  # whatever an earlier test left on this connection
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA cache_size = -2000")  # SQLite's default
     before = size()

@@ -169,3 +169,15 @@ def test_a_failure_in_the_writer_thread_leaves_nothing_behind(monkeypatch):
     for model in MODELS:
         assert not model.objects.filter(slug__startswith=DEMO_PREFIX).exists(), model
     assert schema() == before
+
+
+def test_the_bigger_sqlite_page_cache_is_given_back():
+    """generate_demo writes with a 256 MiB page cache on SQLite, and leaves its connection as it found it."""
+    if connection.vendor != "sqlite":
+        pytest.skip("a page cache size is SQLite's (PostgreSQL has no per-connection one)")
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        before = cursor.fetchone()[0]
+        generate_demo(programs=5, seed=1)
+        cursor.execute("PRAGMA cache_size")
+        assert cursor.fetchone()[0] == before
