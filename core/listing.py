@@ -888,8 +888,10 @@ def cached_counts(key_parts, wanted, exact=()) -> dict:
     """``{name: count()}`` for each ``name: count`` of ``wanted`` (a list's total, its facets), through
     the cache, under ``key_parts`` (what the counts depend on: a FilterSet's ``facet_key_parts()``).
 
-    The counts are kept in this process's memory (``CACHES["counts"]``), so a page view writes
-    nothing to the database; the total and the facets of one set of filters share an entry. Each
+    The counts are kept in ``CACHES["counts"]`` (files the gunicorn workers of a machine share in
+    ``SHARED_CACHE_DIR``, else this process's memory), so a page view writes nothing to the
+    database; while they are counted, others wanting them wait (:func:`counting`). The total and the
+    facets of one set of filters share an entry. Each
     entry carries the data generation it was counted at, read from the database cache every
     process and replica shares: any save, delete or link change in the data apps starts a new
     generation there (after its transaction commits), so counts are never older than the data,

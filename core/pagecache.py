@@ -1,4 +1,4 @@
-"""The public page cache: anonymous GET pages served from memory until the data changes.
+"""The public page cache: anonymous GET pages served from the cache until the data changes.
 
 ``PageCacheMiddleware`` (in ``MIDDLEWARE`` after ``XFrameOptionsMiddleware``, so inside
 ``LocaleMiddleware`` and every middleware that adds a security header or logs the request):
@@ -15,9 +15,11 @@
   scheme, host, path and query string as received. The generation is read before the page is rendered
   (one indexed ``SELECT`` on the cache table; never a write), so a page rendered while a change commits
   is filed under the old generation and never served after it.
-- **Where**: ``CACHES["pages"]``, each process's memory, compressed (zlib level 1: a 40 KB list page keeps
-  8 KB, the 330 KB counties page 48 KB), at most ``PAGE_CACHE_ENTRIES`` pages; entries also expire after
-  ``PAGE_CACHE_SECONDS`` (0 turns the cache off), for changes made behind Django's back.
+- **Where**: ``CACHES["pages"]``: files in ``SHARED_CACHE_DIR`` that the gunicorn workers of a machine
+  share (core/sharedcache.py), or each process's memory without it (runserver, the tests); compressed
+  (zlib level 1: a 40 KB list page keeps 8 KB, the 330 KB counties page 48 KB), at most
+  ``PAGE_CACHE_ENTRIES`` pages; entries also expire after ``PAGE_CACHE_SECONDS`` (0 turns the cache off),
+  for changes made behind Django's back.
 - **Headers**: ``ETag`` (a hash of the body, so every process gives the same one), ``Last-Modified``
   (when the entry was rendered), and ``304 Not Modified`` for ``If-None-Match`` / ``If-Modified-Since``
   (Django's ``get_conditional_response``); ``Cache-Control: public, max-age=0, s-maxage=N`` (browsers

@@ -275,7 +275,7 @@ EXPECTED_QUERIES = {
 
 
 # Reading the data generation from the shared cache is one query; the counts themselves are kept in
-# process memory, so a miss writes nothing to the database.
+# process memory (the shared files under gunicorn), so a miss writes nothing to the database.
 CACHE_READ = 1
 # The total and each facet's count run under a time limit: on PostgreSQL a statement_timeout set for
 # a savepoint (SHOW, SAVEPOINT, set_config, set_config back, RELEASE); on SQLite a progress handler, no query.
