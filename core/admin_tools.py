@@ -30,7 +30,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache, caches
 from django.core.cache.backends.db import DatabaseCache
 from django.core.exceptions import BadRequest, FieldDoesNotExist, PermissionDenied, ValidationError
-from django.db import connections, models, router
+from django.db import DEFAULT_DB_ALIAS, connections, models, router
 from django.http import HttpResponseRedirect, QueryDict
 from django.urls import reverse
 from django.utils import timezone
@@ -59,6 +59,7 @@ from core.importing import (
 )
 from core.records import Record, format_partial_date, parse_partial_date
 from core.search import search
+from core.sqlite import checkpoint_after_response
 
 # ---------------------------------------------------------------------------
 # Reading files: encodings, binary junk, line numbers, limits
@@ -781,7 +782,9 @@ class RecordAdmin(PartialDateAdminMixin, ImportExportModelAdmin, SimpleHistoryAd
         keep = False
         upload = request.FILES.get("import_file")
         try:
-            with collection_paused():  # the file read, checked and kept (core.importing.collection_paused)
+            # The file read, checked and kept (core.importing.collection_paused); the upload and its rows kept in
+            # the database cache are not checkpointed before the page goes out (core.sqlite).
+            with collection_paused(), checkpoint_after_response(router.db_for_write(self.model), DEFAULT_DB_ALIAS):
                 response = super().import_action(request, **kwargs)
                 context = getattr(response, "context_data", None) or {}
                 keep = bool(context.get("confirm_form"))
@@ -823,7 +826,8 @@ class RecordAdmin(PartialDateAdminMixin, ImportExportModelAdmin, SimpleHistoryAd
         if data is None or storage.remove() is False:
             KeptRows.remove(name)
             return self._back_to_import(request, UPLOAD_GONE)
-        with collection_paused():  # the kept rows read and written (core.importing.collection_paused)
+        # The kept rows read and written (core.importing.collection_paused), checkpointed after the answer.
+        with collection_paused(), checkpoint_after_response(router.db_for_write(self.model), DEFAULT_DB_ALIAS):
             return self._confirm_upload(request, confirm_form, input_format, name, data, **kwargs)
 
     def _confirm_upload(self, request, confirm_form, input_format, name, data, **kwargs):

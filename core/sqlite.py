@@ -16,16 +16,32 @@ things more keep readers from failing or from blocking writers:
   write lock for as long as the block runs, so every editor's save would wait for a download; this one
   begins a DEFERRED transaction on SQLite: a WAL read snapshot, no lock a writer waits for.
 
-tracker/tests/test_sqlite_concurrency.py checks both on a SQLite file, with readers and a writer at once.
+- ``checkpoint_after_response()``: a bulk write in a request (an admin import's preview keeps the upload in
+  the database cache; its confirm writes the rows) leaves the write-ahead log longer than SQLite's automatic
+  checkpoint allows (1,000 pages), so the commit would copy the log into the database and sync it before the
+  request could answer (about a tenth of a second for 10,000 rows). Inside the block this connection does not
+  checkpoint; when the response has gone out (``request_finished``) the connection's setting is given back and
+  a thread of its own (``Checkpointer``) checkpoints the file on a connection of its own (PASSIVE: it waits
+  for no reader or writer). This is what SQLite's documentation suggests for an application that wants no
+  checkpoint in its commits (https://www.sqlite.org/wal.html, "Application-Initiated Checkpoints").
+
+tracker/tests/test_sqlite_concurrency.py checks the first two on a SQLite file, with readers and a writer at
+once; tracker/tests/test_sqlite_checkpoint.py the third, through an admin import on a SQLite file.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
+import queue
 import sqlite3
+import threading
 
+from django.core.signals import request_finished, request_started
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.backends.signals import connection_created
+
+logger = logging.getLogger(__name__)
 
 FTS_TABLES_SQL = "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%fts5%'"
 
@@ -43,6 +59,92 @@ def connect_search_tables(sender, connection, **kwargs):
 
 def connect():
     connection_created.connect(connect_search_tables, dispatch_uid="core.sqlite.connect_search_tables")
+    request_started.connect(_request_started, dispatch_uid="core.sqlite.request_started")
+    request_finished.connect(_request_finished, dispatch_uid="core.sqlite.request_finished")
+
+
+# ---------------------------------------------------------------------------
+# Checkpoints after the response
+
+class Checkpointer:
+    """One thread per process that checkpoints SQLite files handed to it (:meth:`submit`), each on a short-lived
+    connection of its own, PASSIVE: it copies what no reader still needs and never waits for a lock. Started on
+    first use. ``last`` is the latest result, ``(path, busy, log frames, frames checkpointed)``."""
+
+    def __init__(self):
+        self._queue = queue.Queue()
+        self._lock = threading.Lock()
+        self._thread = None
+        self.last = None
+
+    def submit(self, path: str) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="sqlite-checkpointer", daemon=True)
+                self._thread.start()
+        self._queue.put(path)
+
+    def join(self) -> None:
+        """Wait until every file handed over so far is checkpointed (for tests)."""
+        self._queue.join()
+
+    def _run(self):
+        while True:
+            path = self._queue.get()
+            try:
+                with contextlib.closing(sqlite3.connect(path, timeout=0, isolation_level=None)) as db:
+                    busy, log, done = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                self.last = (path, busy, log, done)
+            except sqlite3.Error as exc:  # the next commit past the limit checkpoints instead
+                logger.warning("checkpoint of %s failed: %s", path, exc)
+            finally:
+                self._queue.task_done()
+
+
+checkpointer = Checkpointer()
+_request = threading.local()  # this thread's request: whether one runs, and the checkpoints it owes
+
+
+def _request_started(sender, **kwargs):
+    _request.running, _request.owed = True, {}
+
+
+def _request_finished(sender, **kwargs):
+    owed = getattr(_request, "owed", None) or {}
+    _request.running, _request.owed = False, {}
+    for alias, (raw, limit) in owed.items():
+        connection = connections[alias]
+        if connection.connection is not raw:
+            continue  # closed in the meantime: a new connection has SQLite's own setting
+        try:
+            raw.execute(f"PRAGMA wal_autocheckpoint = {int(limit)}")
+        except sqlite3.Error as exc:
+            logger.warning("could not give %s back its automatic checkpoint: %s", alias, exc)
+            continue
+        checkpointer.submit(connection.settings_dict["NAME"])
+
+
+@contextlib.contextmanager
+def checkpoint_after_response(*aliases: str):
+    """Within a request, the SQLite connections ``aliases`` (default: the default database) in write-ahead-log
+    mode commit without checkpointing until the response has gone out; then the checkpoint is made by
+    ``checkpointer``, off the request's path (see the module's text). Elsewhere (a management command, a
+    test without a request), and on other databases, it does nothing."""
+    if getattr(_request, "running", False):
+        for alias in dict.fromkeys(aliases or (DEFAULT_DB_ALIAS,)):
+            connection = connections[alias]
+            if connection.vendor != "sqlite" or alias in _request.owed:
+                continue
+            connection.ensure_connection()
+            raw = connection.connection  # raw: these PRAGMAs are not the request's queries
+            with contextlib.suppress(sqlite3.Error):
+                if raw.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    continue
+                limit = raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+                if limit > 0:
+                    raw.execute("PRAGMA wal_autocheckpoint = 0")
+                    _request.owed[alias] = (raw, limit)
+    yield
 
 
 @contextlib.contextmanager
