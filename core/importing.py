@@ -44,6 +44,7 @@ import threading
 from collections import defaultdict
 from decimal import Decimal, InvalidOperation
 from types import SimpleNamespace
+from typing import NamedTuple
 
 from diff_match_patch import diff_match_patch
 from django.core.exceptions import ValidationError
@@ -1273,12 +1274,13 @@ class RecordResource(resources.ModelResource):
         if keys is None:
             raise StaleRecordError()  # a table whose keys the database gives: kept_rows cannot be written
         created = [[key, *row] for key, row in zip(keys, created, strict=True)]
-        insert_values(model, [model._meta.pk, *fields], created, using)
+        written = [model._meta.pk, *fields]
+        # The new rows' history is read from the rows as written (one INSERT … SELECT on SQLite).
+        insert_values(model, written, created, using, history=HistoryOf("+", user, file_name, now))
         if update_rows(model, fields, changed, using) != len(changed):
             raise StaleRecordError()
-        history_values(model, [model._meta.pk, *fields], created, "+", user, file_name, now, using)
-        history_values(model, [model._meta.pk, *fields], [[row[-2], *row[:-2]] for row in changed], "~", user,
-                       file_name, now, using)
+        history_values(model, written, [[row[-2], *row[:-2]] for row in changed],
+                       HistoryOf("~", user, file_name, now), using)
         if created or changed:
             from core.listing import new_data_generation
 
@@ -1514,9 +1516,11 @@ def allocate_pks(model, count, using) -> list | None:
     return None
 
 
-def insert_values(model, fields, params, using):
+def insert_values(model, fields, params, using, history=None):
     """INSERT rows of values of ``fields`` (as the database takes them) in one statement (SQLite: through a
-    staged table, see :func:`staged`; PostgreSQL: COPY), in one transaction."""
+    staged table, see :func:`staged`; PostgreSQL: COPY), in one transaction. ``history`` (a HistoryOf): their
+    history rows too (:func:`history_values`); on SQLite selected from the same staged table, so the values are
+    handed to SQLite once."""
     if not params:
         return
     connection = connections[using]
@@ -1529,8 +1533,16 @@ def insert_values(model, fields, params, using):
             with staged(cursor, model, columns, params, connection) as stage:
                 cursor.execute(f"INSERT INTO {quote(model._meta.db_table)} ({columns}) SELECT {columns} FROM {stage} "
                                "ORDER BY rowid")
+                if history is not None:
+                    table, plan = history_plan(model, fields, history, connection)
+                    picks = ", ".join("%s" if pick is None else quote(fields[pick].column) for pick, _value in plan)
+                    into = ", ".join(history_columns(model, connection))
+                    cursor.execute(f"INSERT INTO {table} ({into}) SELECT {picks} FROM {stage} ORDER BY rowid",
+                                   [value for pick, value in plan if pick is None])
         else:
             append_rows(cursor, connection, quote(model._meta.db_table), columns, params)
+            if history is not None:
+                history_values(model, fields, params, history, using)
 
 
 def prepared_rows(fields, instances, connection, add, stamped=False) -> list[list]:
@@ -1664,30 +1676,54 @@ def insert_history(model, instances, history_type, user, reason, using):
                     prepared_rows(fields, rows, connection, False))
 
 
-def history_values(model, fields, params, history_type, user, file_name, date, using):
+class HistoryOf(NamedTuple):
+    """What the history rows of one write say beside the row's fields: the kind (``+`` new, ``~`` changed), who,
+    the file it came from, and when."""
+
+    history_type: str
+    user: object
+    file_name: str | None
+    date: datetime.datetime
+
+
+def history_columns(model, connection) -> list[str]:
+    """The quoted columns of ``model``'s history table that a history row fills (all but its own key)."""
+    quote = connection.ops.quote_name
+    return [quote(f.column) for f in model.history.model._meta.concrete_fields if not f.primary_key]
+
+
+def history_plan(model, fields, history: HistoryOf, connection) -> tuple[str, list[tuple[int | None, object]]]:
+    """The quoted history table of ``model``, and for each of its :func:`history_columns` where its value comes
+    from: ``(the index of the written field it copies, None)`` or ``(None, the value every row has)`` (who, when,
+    why, which kind). ValueError when the history tracks a column the write does not give."""
+    table = model.history.model
+    places = {field.attname: index for index, field in enumerate(fields)}
+    extra = {"history_date": table._meta.get_field("history_date").get_db_prep_save(history.date, connection),
+             "history_user_id": getattr(history.user, "pk", None),
+             "history_change_reason": f"import of {history.file_name or 'a file'}"[:100],
+             "history_type": history.history_type}
+    plan = []
+    for field in (f for f in table._meta.concrete_fields if not f.primary_key):
+        if field.attname in places:
+            plan.append((places[field.attname], None))
+        elif field.attname in extra:
+            plan.append((None, extra[field.attname]))
+        else:
+            raise ValueError(f"history of {model._meta.label} tracks a column the import does not write")
+    return connection.ops.quote_name(table._meta.db_table), plan
+
+
+def history_values(model, fields, params, history: HistoryOf, using):
     """The history rows of rows written from values (``params``: each row's values of ``fields``, the key
-    first): who (``user``), when (``date``), why (``import of <file name>``) and every tracked field, as
-    django-simple-history's ``bulk_history_create`` writes them, in one statement, as plain lists."""
+    first): who, when, why (``import of <file name>``) and every tracked field, as django-simple-history's
+    ``bulk_history_create`` writes them, in one statement, as plain lists."""
     if not params:
         return
-    history = model.history.model
     connection = connections[using]
-    places = {field.attname: index for index, field in enumerate(fields)}
-    user_id = getattr(user, "pk", None)
-    extra = {"history_date": history._meta.get_field("history_date").get_db_prep_save(date, connection),
-             "history_user_id": user_id,
-             "history_change_reason": f"import of {file_name or 'a file'}"[:100], "history_type": history_type}
-    columns = [f for f in history._meta.concrete_fields if not f.primary_key]
-    picks = [places.get(field.attname) for field in columns]
-    if any(pick is None and field.attname not in extra for pick, field in zip(picks, columns, strict=True)):
-        raise ValueError(f"history of {model._meta.label} tracks a column the import does not write")
-    constants = [extra.get(field.attname) for field in columns]
-    rows = [[row[pick] if pick is not None else constant for pick, constant in zip(picks, constants, strict=True)]
-            for row in params]
-    quote = connection.ops.quote_name
+    table, plan = history_plan(model, fields, history, connection)
+    rows = [[row[pick] if pick is not None else value for pick, value in plan] for row in params]
     with connection.cursor() as cursor:
-        append_rows(cursor, connection, quote(history._meta.db_table), ", ".join(quote(f.column) for f in columns),
-                    rows)
+        append_rows(cursor, connection, table, ", ".join(history_columns(model, connection)), rows)
 
 
 def choice_field(attribute, model_field):
