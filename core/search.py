@@ -163,9 +163,9 @@ def fill_search_columns(model, instances) -> None:
             piece = normalised.get(part)
             if piece is None:
                 piece = normalised[part] = normalise_fresh(part)
-                terms[piece] = [token for token in search_tokens(piece).split(" ") if token]
+                terms[piece] = dict.fromkeys(token for token in search_tokens(piece).split(" ") if token)
             pieces.append(piece)
-            tokens.update(dict.fromkeys(terms[piece]))
+            tokens.update(terms[piece])  # a dict of the piece's terms, in order: merged without a copy per row
         instance.search_text, instance.search_tokens = "\n".join(pieces), " ".join(tokens)
 
 
