@@ -732,12 +732,13 @@ class ListFilterSet(django_filters.FilterSet):
     def sort_filter(self) -> SortFilter | None:
         return next((f for f in self.filters.values() if isinstance(f, SortFilter)), None)
 
-    def facet_key_parts(self):
-        """What the facet counts depend on: the list, the language and every filter except the sort."""
+    def facet_key_parts(self, exclude=None):
+        """What the facet counts depend on: the list, the language and every filter except the sort (and
+        except ``exclude``: what one facet's counts depend on, which leave out its own filter)."""
         sort = self.sort_filter
         params = []
         for name, value in self.data.items():
-            if name not in self.filters or self.filters[name] is sort:
+            if name not in self.filters or self.filters[name] is sort or name == exclude:
                 continue
             text = str(value).strip()
             if isinstance(self.filters[name], SearchFilter):
@@ -775,9 +776,15 @@ class ListFilterSet(django_filters.FilterSet):
                 if selected is not None and self.only_filter(name):
                     # Under no other filter this facet counts the whole list: the cached unfiltered counts.
                     rows = self.unfiltered_facet_rows(name, limit)
+                elif selected is not None:
+                    # Its counts leave out its own filter, so every value of it shares them (the province
+                    # facet of ?province=…&year_from=2019 is counted once for all provinces): cached apart.
+                    # A count cut off by its limit raises before anything is cached.
+                    key = f"facet-{name}-{limit}"
+                    rows = cached_counts(self.facet_key_parts(exclude=name), {key: lambda name=name, flt=flt: (
+                        self.timed_facet_rows(flt, base, name, limit, time_limit, deadline))})[key]
                 else:
-                    with query_time_limit(facet_time_limit(time_limit, deadline)):
-                        rows = flt.facet_rows(self.unsorted(base, exclude=name), limit)
+                    rows = self.timed_facet_rows(flt, base, name, limit, time_limit, deadline)
             except QueryTimedOut:
                 rows = [(value, label, None) for value, label, _n in self.unfiltered_facet_rows(name, limit)]
             facet = Facet(name=name, label=str(flt.label))
@@ -788,6 +795,12 @@ class ListFilterSet(django_filters.FilterSet):
             facet.selected = next((c for c in facet.choices if c.selected), None)
             found.append(facet)
         return found
+
+    def timed_facet_rows(self, flt, base, name, limit, time_limit, deadline) -> list:
+        """Facet ``name``'s rows under the other filters, within its time limit (QueryTimedOut past it)."""
+        with query_time_limit(facet_time_limit(time_limit, deadline)):
+            return [(value, str(label), count)
+                    for value, label, count in flt.facet_rows(self.unsorted(base, exclude=name), limit)]
 
     def only_filter(self, name) -> bool:
         """Whether ``name`` is the only filter given a value (the sort aside; None: whether none is)."""

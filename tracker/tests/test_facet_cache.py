@@ -55,6 +55,31 @@ def test_each_filter_combination_and_language_has_its_own_entry(client, make_pro
     assert "e-commerce" in english and "e-commerce" not in chinese
 
 
+def test_a_selected_facet_is_counted_once_for_every_value_of_its_own_filter(client, make_program):
+    # The area facet of ?area=X&q=电商 leaves out its own filter: its counts are those of ?q=电商, whatever X.
+    make_program(slug="a", name="甲电商", area="dianshang")
+    make_program(slug="b", name="乙电商", area="chanye")
+    make_program(slug="c", name="丙", area="chanye")
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def area_facet_queries(path):
+        with CaptureQueriesContext(connection) as queries:
+            options = area_options(client, path)
+        return options, [q["sql"] for q in queries.captured_queries if '"area" AS "facet_value"' in q["sql"]]
+
+    first, counted = area_facet_queries("/programs/?area=dianshang&q=电商")
+    assert first == {"dianshang": 1, "chanye": 1} and len(counted) == 1
+    second, counted = area_facet_queries("/programs/?area=chanye&q=電商")  # another value, the same search
+    assert second == first and counted == []  # from the cache
+    third, counted = area_facet_queries("/programs/?area=chanye")  # the only filter: the unfiltered counts
+    assert third == {"dianshang": 1, "chanye": 2}
+    make_program(slug="d", name="丁电商", area="chanye")
+    new_data_generation()
+    fourth, counted = area_facet_queries("/programs/?area=chanye&q=电商")
+    assert fourth == {"dianshang": 1, "chanye": 2} and len(counted) == 1  # a change: counted again
+
+
 def test_a_link_change_counts_as_a_change(client, make_program, make_county, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         program = make_program(slug="a", name="甲", area="dianshang")
