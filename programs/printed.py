@@ -26,6 +26,7 @@ the seeds record ``近5万场`` as 50,000 with ``近`` and ``超过90%`` as 90 w
 number printed; the qualifier says which side of it the truth lies.
 """
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -346,11 +347,16 @@ def find_figures(text: str) -> list[Reading]:
     return found
 
 
+@functools.lru_cache(maxsize=8192)
 def parse_printed_value(printed: str) -> tuple[Decimal, str] | None:
     """``(value in base units, unit)`` for a printed figure, or None if it is not a plain number.
 
     ``3037亿元`` → (303700000000, "元"); ``238.8万人次`` → (2388000, "人次");
     ``1.2万亿元`` → (1200000000000, "元"); ``两亿`` → (200000000, ""); ``数万名`` → None.
+
+    Kept for the last 8,192 printed forms (a pure function of the text; the answer is immutable): a form that
+    recurs in an import (the seeds' 138 figures have 132 forms; the generated benchmark file's 10,000 rows have
+    7,211) is read once.
     """
     reading = read_printed(printed)
     if reading is None or reading.value is None:
