@@ -48,6 +48,7 @@ from django import forms
 from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, ValidationError
+from django.core.signals import request_finished, request_started
 from django.db import DatabaseError, OperationalError, connections, transaction
 from django.db.models import Count, Exists, F, Func, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
@@ -914,7 +915,7 @@ def cached_counts(key_parts, wanted, exact=()) -> dict:
     """
     digest = hashlib.sha256(json.dumps(key_parts, ensure_ascii=False).encode()).hexdigest()
     key = f"counts:{digest[:40]}"
-    generation = data_generation()
+    generation = request_generation()
     if generation is None:  # no cache table yet: count every time rather than fail the page
         return {name: count() for name, count in wanted.items()}
     store = caches["counts"]
@@ -1040,9 +1041,36 @@ def data_generation():
         return None
 
 
+_request_generation = threading.local()  # .seen: {} in a request ("value" once read), None outside one
+
+
+def request_generation():
+    """:func:`data_generation` as the current request first read it: a public page's page-cache key and all its
+    counts are checked against the one generation the request began with, one read of the database cache
+    instead of one for each count. Outside a request (a command, a test without one) it is read each time.
+    Not for a writer's checks (the import compares generations inside its transaction: data_generation)."""
+    seen = getattr(_request_generation, "seen", None)
+    if seen is None:
+        return data_generation()
+    if "value" not in seen:
+        seen["value"] = data_generation()
+    return seen["value"]
+
+
+def _request_started(sender, **kwargs):
+    _request_generation.seen = {}
+
+
+def _request_finished(sender, **kwargs):
+    _request_generation.seen = None
+
+
 def new_data_generation():
     """Every cached count, in every process, is out of date from now on (the one write to the cache)."""
     cache.set(FACET_GENERATION_KEY, uuid.uuid4().hex, None)
+    seen = getattr(_request_generation, "seen", None)
+    if seen is not None:
+        seen.pop("value", None)  # a request that changed the data reads the new generation after it
 
 
 class _NewGeneration:
@@ -1072,6 +1100,8 @@ def connect_facet_cache():
     """Called once from ``CoreConfig.ready``."""
     for signal in (post_save, post_delete, m2m_changed):
         signal.connect(_data_changed, dispatch_uid=f"facets_{signal!r}")
+    request_started.connect(_request_started, dispatch_uid="core.listing.request_generation_started")
+    request_finished.connect(_request_finished, dispatch_uid="core.listing.request_generation_finished")
 
 
 def related_count(model, to_outer, counted="pk", distinct=False):

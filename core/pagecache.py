@@ -50,7 +50,7 @@ from django.utils.http import http_date
 from django.views import i18n
 from django.views.decorators.csrf import csrf_exempt
 
-from core.listing import data_generation
+from core.listing import request_generation
 
 PAGE_CACHE_HEADER = "X-Page-Cache"
 # Set by the middleware itself at every answer, so not kept in an entry.
@@ -129,7 +129,7 @@ class PageCacheMiddleware:
                 patch_cache_control(response, private=True)
             response[PAGE_CACHE_HEADER] = "bypass"
             return response
-        generation = data_generation()
+        generation = request_generation()
         if generation is None:
             return self.get_response(request)
 

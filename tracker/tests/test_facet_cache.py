@@ -80,6 +80,34 @@ def test_a_selected_facet_is_counted_once_for_every_value_of_its_own_filter(clie
     assert fourth == {"dianshang": 1, "chanye": 2} and len(counted) == 1  # a change: counted again
 
 
+def test_a_page_reads_the_data_generation_once_however_many_counts_it_checks(client, make_program):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    make_program(slug="a", name="甲电商", area="dianshang")
+    # The page cache's key, the list's counts and the area facet's own entry: three checks, one read.
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/programs/?area=dianshang&q=电商").status_code == 200
+    assert len([q for q in queries.captured_queries if "facets:generation" in q["sql"]]) == 1
+
+
+def test_within_a_request_the_generation_is_read_once_and_a_change_is_seen():
+    from django.core.signals import request_finished, request_started
+
+    from core.listing import data_generation, request_generation
+
+    request_started.send(sender=None)
+    try:
+        first = request_generation()
+        assert request_generation() == first
+        new_data_generation()  # this request changed the data: it reads the new generation after it
+        assert request_generation() == data_generation() != first
+    finally:
+        request_finished.send(sender=None)
+    new_data_generation()
+    assert request_generation() == data_generation()  # outside a request: read each time
+
+
 def test_a_link_change_counts_as_a_change(client, make_program, make_county, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         program = make_program(slug="a", name="甲", area="dianshang")
