@@ -62,6 +62,12 @@ SUFFIX_LENGTH = 32
 
 def search_tokens(search_text: str) -> str:
     """The index terms of one ``search_text``, space-separated, each once (see the module docstring)."""
+    return " ".join(index_terms(search_text))
+
+
+def index_terms(search_text: str) -> dict:
+    """The index terms of one ``search_text`` as the keys of a dict, in order (:func:`search_tokens` joins them;
+    none is empty or holds a space)."""
     tokens = {}
     for ascii_run, other_run in _RUNS.findall(search_text):
         if ascii_run:
@@ -71,7 +77,7 @@ def search_tokens(search_text: str) -> str:
             for i in range(len(other_run)):
                 tokens[other_run[i]] = None
                 tokens[other_run[i:i + 2]] = None
-    return " ".join(tokens)
+    return tokens
 
 
 def query_tokens(term: str) -> list[tuple[str, bool]]:
@@ -163,7 +169,7 @@ def fill_search_columns(model, instances) -> None:
             piece = normalised.get(part)
             if piece is None:
                 piece = normalised[part] = normalise_fresh(part)
-                terms[piece] = dict.fromkeys(token for token in search_tokens(piece).split(" ") if token)
+                terms[piece] = index_terms(piece)
             pieces.append(piece)
             tokens.update(terms[piece])  # a dict of the piece's terms, in order: merged without a copy per row
         instance.search_text, instance.search_tokens = "\n".join(pieces), " ".join(tokens)

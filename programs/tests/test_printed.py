@@ -203,3 +203,62 @@ def test_arithmetic_holds_for_any_number_and_multiplier(number, multiplier):
     printed = f"{number}{word}元"
     assert parse_printed_value(printed) == (number * factor, "元")
     assert value_agrees(str(number * factor), printed, "元") is None
+
+
+def _outcome(function, printed):
+    """What ``function(printed)`` gives, the Decimal's exact spelling included, or the error it raises."""
+    try:
+        answer = function(printed)
+    except Exception as exc:  # noqa: BLE001 - the same error either way is the point
+        return ("raises", type(exc))
+    return answer if answer is None else (str(answer[0]), answer[1])
+
+
+def _general_reading(printed):
+    reading = read_printed(printed)
+    return None if reading is None or reading.value is None else (reading.value, reading.unit)
+
+
+PLAIN_NUMBERS = ["0", "7", "007", "4464", "722742", "18.7", "0.25", "1.50", "10.000", "99999999999999999999.5",
+                 "123456789012345678901234567890"]
+PLAIN_UNITS = ["", "元", "人次", "个", "家", "人", "%", "‰", "美元", "多元", "余人", "人以上", "人左右", "上下",
+               "至5", "了", "百分", "千人", "三人", "点", "数", "万元", "亿", "上", "成", "亩多", "约", "人 ", " 人",
+               "％", "人-5", "a", "元ab", "〇", "零", "十", "两", "余", "名之多", "人有余"]
+
+
+@pytest.mark.parametrize("number", PLAIN_NUMBERS)
+def test_the_plain_form_shortcut_reads_as_the_grammar_does(number):
+    """parse_printed_value reads ``4464万元`` without PRINTED (programs.printed._plain_printed): every form the
+    shortcut takes reads to the same value (spelt the same) and unit as through the whole grammar, and a form
+    the grammar reads otherwise (a qualifier, a range, another multiplier) is left to the grammar."""
+    from programs.printed import _NOT_IN_PLAIN_UNIT, _plain_printed
+
+    units = PLAIN_UNITS + sorted(_NOT_IN_PLAIN_UNIT) + [f"人{char}" for char in sorted(_NOT_IN_PLAIN_UNIT)]
+    taken = 0
+    for multiplier in ("", "万", "亿", "萬", "千", "十"):
+        for unit in units:
+            printed = f"{number}{multiplier}{unit}"
+            shortcut = _outcome(_plain_printed, printed)
+            if shortcut is not None:
+                taken += 1
+                assert shortcut == _outcome(_general_reading, printed), printed
+            parse_printed_value.cache_clear()
+            assert _outcome(parse_printed_value, printed) == _outcome(_general_reading, printed), printed
+    assert taken >= 3 * 9  # 万, 亿 or none, each with the plain units
+
+
+@pytest.mark.parametrize("printed", ["4464万元", "722742人次", "18.7%", "3037亿元", "100", "0.5万个"])
+def test_the_common_printed_forms_take_the_shortcut(printed):
+    from programs.printed import _plain_printed
+
+    assert _plain_printed(printed) is not None
+    assert _plain_printed(printed) == _general_reading(printed)
+
+
+@given(st.text(alphabet="0123456789.万亿元人次个多余以上%约近-至 ", max_size=10))
+def test_the_shortcut_never_reads_a_form_otherwise_than_the_grammar(printed):
+    from programs.printed import _plain_printed
+
+    shortcut = _outcome(_plain_printed, printed)
+    if shortcut is not None:
+        assert shortcut == _outcome(_general_reading, printed)

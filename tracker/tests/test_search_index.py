@@ -10,7 +10,16 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from opencc import OpenCC
 
-from core.search import drop_index, ensure_index, normalise, query_tokens, search, search_terms, search_tokens
+from core.search import (
+    drop_index,
+    ensure_index,
+    index_terms,
+    normalise,
+    query_tokens,
+    search,
+    search_terms,
+    search_tokens,
+)
 from counties.models import County
 from envoys.models import Envoy
 from programs.models import Fund, Outcome, Program, Source
@@ -35,6 +44,8 @@ to_traditional = OpenCC("s2t")
 ])
 def test_tokens_are_bigrams_and_ascii_suffixes(text, tokens):
     assert search_tokens(text) == tokens
+    # The terms as a dict (what fill_search_columns merges row by row): the same terms, in the same order.
+    assert list(index_terms(text)) == (tokens.split(" ") if tokens else [])
 
 
 @pytest.mark.parametrize(("term", "needed"), [
