@@ -767,6 +767,10 @@ class ListFilterSet(django_filters.FilterSet):
             time_limit = False
         page_limit = settings.FACET_PAGE_LIMIT_MS if time_limit and settings.FACET_TIME_LIMIT_MS else 0
         deadline = time.monotonic() + page_limit / 1000 if page_limit else None
+        with time_limits_batched():
+            return self._count_facets(limit, time_limit, base, deadline)
+
+    def _count_facets(self, limit, time_limit, base, deadline) -> list[Facet]:
         found = []
         for name, flt in self.filters.items():
             if not getattr(flt, "facet", False):
@@ -839,6 +843,37 @@ class QueryTimedOut(Exception):
     """The query ran past its time limit and was cancelled."""
 
 
+_TIME_LIMITS = threading.local()  # .set_on: the connection whose session limit is set; .batched: reset later
+
+
+def reset_time_limit():
+    """Give the connection whose ``statement_timeout`` query_time_limit set its own value back (RESET)."""
+    connection = getattr(_TIME_LIMITS, "set_on", None)
+    _TIME_LIMITS.set_on = None
+    if connection is None or connection.connection is None:
+        return  # closed: a new connection starts with its own value
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET statement_timeout")
+    except DatabaseError:
+        connection.close()  # whatever state it is in, it must not serve another query with a short limit
+
+
+@contextlib.contextmanager
+def time_limits_batched():
+    """The query_time_limit blocks inside share one RESET at the end (PostgreSQL, outside a transaction): a page's
+    facets cost a round trip each for their limit, instead of a transaction (BEGIN, set_config, COMMIT) each."""
+    if getattr(_TIME_LIMITS, "batched", False):
+        yield
+        return
+    _TIME_LIMITS.batched = True
+    try:
+        yield
+    finally:
+        _TIME_LIMITS.batched = False
+        reset_time_limit()
+
+
 SQLITE_PROGRESS_STEPS = 1000  # how many SQLite VM steps pass between looks at the clock
 
 
@@ -846,18 +881,37 @@ SQLITE_PROGRESS_STEPS = 1000  # how many SQLite VM steps pass between looks at t
 def query_time_limit(milliseconds):
     """Cancel the queries of the block that run past ``milliseconds`` (0: no limit); raises QueryTimedOut.
 
-    PostgreSQL: ``statement_timeout`` set for the block only (``set_config(…, true)`` inside a
-    savepoint, put back after it). SQLite: a progress handler that interrupts the statement.
+    PostgreSQL: ``statement_timeout`` set for the block only: outside a transaction on the session, RESET after
+    the block (or once after a :func:`time_limits_batched` block: a page's facets); inside one with
+    ``set_config(…, true)`` in a savepoint, put back after it. SQLite: a progress handler that interrupts the
+    statement.
     """
     if not milliseconds:
+        if getattr(_TIME_LIMITS, "set_on", None) is not None:
+            reset_time_limit()  # a block without a limit inside time_limits_batched(): the connection's own
         yield
         return
     connection = connections["default"]
     connection.ensure_connection()
-    if connection.vendor == "postgresql":
-        # Outside a transaction (a page view) the block is a transaction of its own, and a setting made with
-        # set_config(…, true) ends with it. Inside one (a savepoint) it would outlive the block: it is read
-        # first and put back after.
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        # Outside a transaction (a page view): the session's setting, set for the block; a cancelled statement
+        # leaves nothing behind in autocommit. Put back (RESET: the value the connection began with) after the
+        # block, or once after all the blocks of time_limits_batched().
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config('statement_timeout', %s, false)", [f"{int(milliseconds)}ms"])
+            _TIME_LIMITS.set_on = connection
+            yield
+        except OperationalError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) == "57014":  # query_canceled
+                raise QueryTimedOut from exc
+            raise
+        finally:
+            if not getattr(_TIME_LIMITS, "batched", False):
+                reset_time_limit()
+    elif connection.vendor == "postgresql":
+        # Inside a transaction the block is a savepoint, and a setting made with set_config(…, true) would
+        # outlive it: it is read first and put back after.
         nested = connection.in_atomic_block
         if nested:
             with connection.cursor() as cursor:

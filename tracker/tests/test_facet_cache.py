@@ -93,17 +93,25 @@ def test_a_page_reads_the_data_generation_once_however_many_counts_it_checks(cli
 
 def test_within_a_request_the_generation_is_read_once_and_a_change_is_seen():
     from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
 
     from core.listing import data_generation, request_generation
 
-    request_started.send(sender=None)
+    # As Django's test client does: the signals without closing the test's connection.
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
     try:
-        first = request_generation()
-        assert request_generation() == first
-        new_data_generation()  # this request changed the data: it reads the new generation after it
-        assert request_generation() == data_generation() != first
+        request_started.send(sender=None)
+        try:
+            first = request_generation()
+            assert request_generation() == first
+            new_data_generation()  # this request changed the data: it reads the new generation after it
+            assert request_generation() == data_generation() != first
+        finally:
+            request_finished.send(sender=None)
     finally:
-        request_finished.send(sender=None)
+        for signal in (request_started, request_finished):
+            signal.connect(close_old_connections)
     new_data_generation()
     assert request_generation() == data_generation()  # outside a request: read each time
 

@@ -217,17 +217,41 @@ def test_a_facet_that_is_the_only_filter_is_read_from_the_unfiltered_counts(
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_outside_a_transaction_the_limit_ends_with_its_own_transaction():
-    """A page view runs in autocommit: the limit's transaction is the block itself, so the setting is neither
-    read first nor put back (two round trips fewer per count), and still ends with the block."""
+def test_outside_a_transaction_the_limit_is_set_and_reset_without_a_transaction():
+    """A page view runs in autocommit: the limit is the session's, set for the block and RESET after it, with
+    no transaction (BEGIN, COMMIT) and no read of the setting first; a cancelled statement changes nothing."""
     from django.test.utils import CaptureQueriesContext
 
     assert not connection.in_atomic_block
     before = setting()
     with CaptureQueriesContext(connection) as queries, query_time_limit(5000), connection.cursor() as cursor:
         cursor.execute("SELECT 3")
-    assert not any("SHOW" in q["sql"] for q in queries.captured_queries)
+    sent = [q["sql"] for q in queries.captured_queries]
+    assert not any(word in sql for sql in sent for word in ("SHOW", "BEGIN", "COMMIT")), sent
     assert setting() == before
     with pytest.raises(QueryTimedOut), query_time_limit(50), connection.cursor() as cursor:
         cursor.execute(SLOW_SQL["postgresql"])
     assert setting() == before
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_pages_limits_share_one_reset_and_a_block_without_a_limit_gets_the_connections_own():
+    from django.test.utils import CaptureQueriesContext
+
+    before = setting()
+    seen = []
+    with CaptureQueriesContext(connection) as queries, listing.time_limits_batched():
+        with query_time_limit(4000), connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            seen.append(setting())
+        with pytest.raises(QueryTimedOut), query_time_limit(50), connection.cursor() as cursor:
+            cursor.execute(SLOW_SQL["postgresql"])
+        with query_time_limit(0):  # no limit (the whole list's counts): the connection's own value
+            seen.append(setting())
+        with query_time_limit(3000):
+            seen.append(setting())
+    assert seen == ["4s", before, "3s"]
+    assert setting() == before  # put back at the end of the batch
+    resets = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("RESET")]
+    assert len(resets) == 2  # before the block without a limit, and at the end: not after every block
