@@ -48,7 +48,13 @@ from typing import NamedTuple
 
 from diff_match_patch import diff_match_patch
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxLengthValidator
+from django.core.validators import (
+    EMPTY_VALUES,
+    MaxLengthValidator,
+    MaxValueValidator,
+    MinValueValidator,
+    RegexValidator,
+)
 from django.db import IntegrityError, connections, models, transaction
 from django.db.models import F, Prefetch
 from django.db.models.base import ModelState
@@ -386,8 +392,11 @@ class _Lookup:
 
     def queryset(self):
         queryset = self.model._base_manager.select_related(*self.select_related)
-        # Not the derived search columns a lookup never needs.
-        queryset = queryset.defer(*derived_columns(self.model))
+        # Not the derived search columns a lookup never needs, nor the time stamps (auto_now, auto_now_add: read
+        # and converted for every row, and only read again when the row is saved, which a lookup's never is).
+        stamps = [f.name for f in self.model._meta.concrete_fields
+                  if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]
+        queryset = queryset.defer(*derived_columns(self.model), *stamps)
         if self.model._meta.ordering:
             queryset = queryset.order_by()
         return queryset
@@ -1325,13 +1334,27 @@ def clean_fields(instance, exclude) -> None:
     usual checks made in place: a text that is a text, within its length, not blank where it may not be, one of
     its choices, passing its other validators is valid as it is; so is a whole number, a date or a finite decimal
     of a field without choices whose ``to_python`` gives that very value back, passing the field's validators.
-    Any other value, and every other kind of field, goes through the field's own clean, as Django runs it."""
+    Any other value, and every other kind of field, goes through the field's own clean, as Django runs it.
+    (A text is a ``str`` or a str whose type compares, hashes and measures as ``str`` does: a TextChoices member
+    such as a partial date's precision, which CharField.to_python gives back as it is.)"""
     errors = {}
-    for field, kind, limit, blank, choices, validators, same in _clean_plan(type(instance), frozenset(exclude)):
+    for field, kind, limit, blank, choices, validators, same, usual_empty in _clean_plan(type(instance),
+                                                                                          frozenset(exclude)):
         value = getattr(instance, field.attname)
-        if blank and value in field.empty_values:
-            continue
-        if kind == "text" and type(value) is str and (limit is None or len(value) <= limit) \
+        if blank:
+            if usual_empty:  # Django's EMPTY_VALUES: None, "", [], (), {}; a number or a date is none of them
+                if value is None:
+                    continue
+                kind_of = type(value)
+                if kind_of is str:
+                    if not value:
+                        continue
+                elif kind_of not in _NEVER_EMPTY and value in field.empty_values:
+                    continue
+            elif value in field.empty_values:
+                continue
+        if kind == "text" and (type(value) is str or (isinstance(value, str) and _str_like(type(value)))) \
+                and (limit is None or len(value) <= limit) \
                 and (value or blank) and (choices is None or value in choices or not value):
             try:
                 for validator in validators:
@@ -1361,6 +1384,39 @@ def clean_fields(instance, exclude) -> None:
 #: The ``to_python`` that gives a value of exactly this type back as it is (equal, of the same type).
 _SAME_TYPE = ((models.IntegerField.to_python, int), (models.DateField.to_python, datetime.date),
               (models.DecimalField.to_python, Decimal))
+#: Types no value of which equals one of Django's EMPTY_VALUES.
+_NEVER_EMPTY = frozenset({int, bool, float, Decimal, datetime.date, datetime.datetime})
+
+
+@functools.cache
+def _str_like(kind) -> bool:
+    """Whether values of ``kind`` (a subclass of str) compare, hash and measure as the str they are."""
+    return all(getattr(kind, name) is getattr(str, name) for name in ("__eq__", "__ne__", "__hash__", "__len__")) \
+        and not any("__bool__" in vars(base) for base in kind.__mro__)  # (hasattr would see the metaclass's)
+
+
+def _quick_validator(validator):
+    """``validator`` itself, or a function that passes the values it passes and calls it for any other (which
+    then raises its own error): a RegexValidator with its pattern compiled, a Min/MaxValueValidator with a fixed
+    limit compared in place (Django's own classes only; a subclass may check otherwise)."""
+    kind = type(validator)
+    if kind is RegexValidator:
+        search, inverse = validator.regex.search, validator.inverse_match  # the compiled pattern's own search
+
+        def check(value):
+            if (search(str(value)) is not None) is inverse:  # RegexValidator.__call__'s test, as it makes it
+                validator(value)
+
+        return check
+    if kind in (MinValueValidator, MaxValueValidator) and not callable(validator.limit_value):
+        limit, below = validator.limit_value, kind is MinValueValidator
+
+        def bounded(value):
+            if (value < limit) if below else (value > limit):  # the validator's compare(clean(value), limit)
+                validator(value)
+
+        return bounded
+    return validator
 
 
 @functools.lru_cache(maxsize=256)
@@ -1382,13 +1438,15 @@ def _clean_plan(model, exclude):
         if field.choices is not None:
             choices = frozenset(key for key, _label in field.flatchoices if isinstance(key, str))
         same = next((python_type for to_python, python_type in _SAME_TYPE if kind.to_python is to_python), None)
+        usual_empty = type(field.empty_values) in (list, tuple) and list(field.empty_values) == list(EMPTY_VALUES)
         if text:
-            plan.append((field, "text", min(limits) if limits else None, field.blank, choices, tuple(validators),
-                         None))
+            plan.append((field, "text", min(limits) if limits else None, field.blank, choices,
+                         tuple(_quick_validator(v) for v in validators), None, usual_empty))
         elif plain and same is not None and field.choices is None:
-            plan.append((field, "same", None, field.blank, None, tuple(field.validators), same))
+            plan.append((field, "same", None, field.blank, None, tuple(_quick_validator(v) for v in field.validators),
+                         same, usual_empty))
         else:
-            plan.append((field, "other", None, field.blank, None, (), None))
+            plan.append((field, "other", None, field.blank, None, (), None, usual_empty))
     return tuple(plan)
 
 
