@@ -267,15 +267,16 @@ EXPECTED_QUERIES = {
     "/programs/": 2 + 7,
     "/funds/": 2 + 3,
     "/outcomes/": 2 + 8,
-    # and the map of every county of the filtered list: its query, and a read of the generation it is kept under
-    "/counties/": 2 + 1 + 4 + 2,
+    # and the map of every county of the filtered list: its query (kept under the request's one generation)
+    "/counties/": 2 + 1 + 4 + 1,
     "/envoys/": 2 + 1 + 3,
     "/sources/": 2 + 4,
 }
 
 
-# Reading the data generation from the shared cache is one query; the counts themselves are kept in
-# process memory (the shared files under gunicorn), so a miss writes nothing to the database.
+# Reading the data generation from the shared cache is one query, once per request (core.listing.request_generation);
+# the counts themselves are kept in process memory (the shared files under gunicorn), so a miss writes nothing to
+# the database.
 CACHE_READ = 1
 # The total and each facet's count run under a time limit: on PostgreSQL a statement_timeout set for
 # a savepoint (SHOW, SAVEPOINT, set_config, set_config back, RELEASE); on SQLite a progress handler, no query.
@@ -290,7 +291,7 @@ def test_list_queries_do_not_grow_with_per_page(client, world, django_assert_num
     with django_assert_num_queries(EXPECTED_QUERIES[path] + CACHE_READ + TIME_LIMIT):
         assert client.get(f"{path}?per_page={per_page}").status_code == 200
     # The second view of the same filters takes its total and facet counts from the cache.
-    # (and the counties' map from the cache too: only its generation is read)
+    # (and the counties' map from the cache too)
     kept = 1 if path == "/counties/" else 0
     with django_assert_num_queries(EXPECTED_QUERIES[path] - 1 - len(list_facets(path)) + CACHE_READ - kept):
         assert client.get(f"{path}?per_page={per_page}&page=1").status_code == 200
