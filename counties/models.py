@@ -3,10 +3,10 @@
 import re
 
 from django.db import models
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from core.links import list_url, slug_url
 from core.records import Record
 
 
@@ -35,7 +35,7 @@ class Province(Record):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("counties:county_list") + f"?province={self.slug}"
+        return list_url("counties:county_list") + f"?province={self.slug}"
 
 
 class Prefecture(Record):
@@ -67,7 +67,7 @@ class Prefecture(Record):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("counties:county_list") + f"?prefecture={self.slug}"
+        return list_url("counties:county_list") + f"?prefecture={self.slug}"
 
 
 class Designation(models.TextChoices):
@@ -153,7 +153,7 @@ class County(Record):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("counties:county_detail", args=[self.slug])
+        return slug_url("counties:county_detail", self.slug)
 
 
 class CountyDesignation(models.Model):

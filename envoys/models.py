@@ -4,9 +4,9 @@ import datetime
 
 from django.db import models
 from django.db.models import Q
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from core.links import slug_url
 from core.records import Record, format_partial_date, period_errors, precision_field
 
 # A year an envoy joined: four digits the press could print (1999 for the company's founding).
@@ -50,7 +50,7 @@ class Envoy(Record):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("envoys:envoy_detail", args=[self.slug])
+        return slug_url("envoys:envoy_detail", self.slug)
 
     def rule_errors(self, skip=frozenset()):
         errors = super().rule_errors(skip)

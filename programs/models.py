@@ -5,10 +5,10 @@ import datetime
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Coalesce
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from core.links import list_url, slug_url
 from core.records import AMOUNT, Precision, Record, format_partial_date, period_errors, precision_field
 
 
@@ -46,7 +46,7 @@ class Source(Record):
         return self.title
 
     def get_absolute_url(self):
-        return reverse("programs:source_detail", args=[self.slug])
+        return slug_url("programs:source_detail", self.slug)
 
     @property
     def published_display(self):
@@ -83,7 +83,7 @@ class Fund(Record):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("programs:fund_detail", args=[self.slug])
+        return slug_url("programs:fund_detail", self.slug)
 
     @property
     def founded_display(self):
@@ -132,7 +132,7 @@ class Organization(Record):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("programs:program_list") + f"?organization={self.slug}"
+        return list_url("programs:program_list") + f"?organization={self.slug}"
 
 
 class Area(models.TextChoices):
@@ -210,7 +210,7 @@ class Program(Record):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("programs:program_detail", args=[self.slug])
+        return slug_url("programs:program_detail", self.slug)
 
     @property
     def start_display(self):
@@ -287,7 +287,7 @@ class Indicator(Record):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("programs:indicator_detail", args=[self.slug])
+        return slug_url("programs:indicator_detail", self.slug)
 
     @property
     def unit_list(self) -> list[str]:
@@ -462,7 +462,7 @@ class Outcome(Record):
         return f"{self.metric}: {self.qualifier}{self.value_printed}"
 
     def get_absolute_url(self):
-        return reverse("programs:outcome_detail", args=[self.slug])
+        return slug_url("programs:outcome_detail", self.slug)
 
     @property
     def comparison_key(self):
