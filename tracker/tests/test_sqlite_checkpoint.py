@@ -15,7 +15,7 @@ import sys
 import pytest
 
 from core.testing.config import ROOT
-from tracker.tests.test_sqlite_concurrency import django_env, result_of, run_django
+from core.testing.processes import django_env, result_of, run_django
 
 
 @pytest.fixture(scope="module")

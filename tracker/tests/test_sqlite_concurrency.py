@@ -15,7 +15,6 @@ The last three run Django in subprocesses on a SQLite file (the test database is
 """
 
 import json
-import os
 import re
 import sqlite3
 import subprocess
@@ -26,6 +25,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from core.testing.config import ROOT
+from core.testing.processes import django_env, result_of, run_django
 
 WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
 
@@ -91,26 +91,6 @@ def sqlite_file(tmp_path_factory):
                                 text=True, timeout=600)
         assert result.returncode == 0, result.stderr[-3000:]
     return path
-
-
-def django_env(path, **extra) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("DB_", "GUNICORN_"))}
-    env.update(DATABASE_URL=f"sqlite:///{path}", SECRET_KEY="sqlite-concurrency-test", DEBUG="0",
-               ALLOWED_HOSTS="testserver", SECURE_SSL_REDIRECT="0", SECURE_COOKIES="0", LOG_LEVEL="CRITICAL",
-               DJANGO_SETTINGS_MODULE="config.settings", **extra)
-    return env
-
-
-def run_django(path, code, *args, timeout=300, **env):
-    """Start ``code`` after ``django.setup()`` in a new interpreter; returns the process."""
-    return subprocess.Popen([sys.executable, "-c", "import django; django.setup()\n" + code, *args], cwd=ROOT,
-                            env=django_env(path, **env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def result_of(process, timeout=300):
-    stdout, stderr = process.communicate(timeout=timeout)
-    assert process.returncode == 0, stderr[-4000:]
-    return json.loads(stdout.strip().splitlines()[-1])
 
 
 def first_slugs(path) -> dict[str, str]:
