@@ -744,7 +744,9 @@ class RecordResource(resources.ModelResource):
                 keys = {key for data_row in data_rows for key in _quiet(split_list, data_row[index], [])}
                 widget.single.lookup.prefetch(keys)
             elif isinstance(widget, SlugForeignKeyWidget):
-                keys = {_quiet(cell_text, data_row[index], "").strip() for data_row in data_rows}
+                keys = {(cell if type(cell) is str and (not cell or cell[0] not in _FORMULA_OR_QUOTE)
+                         else _quiet(cell_text, cell, "")).strip()  # (cell_text takes such a text as it is)
+                        for cell in (data_row[index] for data_row in data_rows)}
                 widget.lookup.prefetch(keys)
 
     def check_file(self, dataset, data_rows=None):
@@ -1148,6 +1150,10 @@ class RecordResource(resources.ModelResource):
                 elif clean is SlugForeignKeyWidget.clean and field.default is NOT_PROVIDED and (
                         extra := _key_plan(model, field.attribute)) is not None:
                     how = _KEY
+                    widget = type(field.widget)
+                    plain_lookup = widget.resolve is SlugForeignKeyWidget.resolve and (
+                        widget.lookup is SlugForeignKeyWidget.lookup and type(field.widget.lookup) is _Lookup)
+                    extra = (*extra, field.widget.lookup if plain_lookup else None)
                 elif getattr(clean, "__module__", None) == __name__:
                     how = _CLEAN
                 else:
@@ -1180,8 +1186,20 @@ class RecordResource(resources.ModelResource):
                     field.save(instance, row, False, **kwargs)
                     continue
                 if how is _KEY:
-                    value = clean(row[column], row)
-                    related, attname, related_attname, cache_name = extra
+                    related, attname, related_attname, cache_name, lookup = extra
+                    value = row[column]
+                    if lookup is not None and type(value) is str and (not value or value[0] not in _FORMULA_OR_QUOTE):
+                        # SlugForeignKeyWidget.clean of a text cell_text takes as it is: a slug already looked up
+                        # is its row (find gives it alone, so resolve does); any other key through resolve.
+                        key = value.strip()
+                        if not key:
+                            value = None
+                        else:
+                            value = lookup.by_slug.get(key) if key in lookup.asked else None
+                            if value is None:
+                                value = field.widget.resolve(key, row)
+                    else:
+                        value = clean(value, row)
                     state = instance._state
                     if type(value) is related and value._state.db is not None:
                         if state.db is None:

@@ -37,6 +37,10 @@ HOSTILE_ROWS = [
     {"program": "no-such-program"},
     {"program": "Retu_Jihua"},
     {"program": "", "county": "", "fund": ""},
+    # keys read in place when they are slugs already looked up; names, padded and unknown keys through resolve
+    {"program": " retu-jihua ", "county": "普安县", "fund": "乡村振兴基金"},
+    {"program": "热土计划", "county": " 普安县\t", "fund": "阿里巴巴脫貧基金"},
+    {"county": "dushan-xian", "fund": "no-such-fund"}, {"county": " ", "fund": "\t"},
     {"county": "=puan-xian"},
     {"source": "'tuopin-wenzhang"},
     {"metric": "\t就业人数", "note": "\r"},
