@@ -50,7 +50,7 @@ from django.core.cache import cache, caches
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, ValidationError
 from django.core.signals import request_finished, request_started
 from django.db import DatabaseError, OperationalError, connections, transaction
-from django.db.models import Count, Exists, F, Func, IntegerField, OuterRef, Q, Subquery
+from django.db.models import CharField, Count, Exists, F, Func, IntegerField, OuterRef, Q, Subquery, TextField
 from django.db.models.functions import Coalesce
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
@@ -251,6 +251,21 @@ class FacetMixin:
     def facet_rows(self, queryset, limit):
         raise NotImplementedError
 
+    def combined_column(self, model) -> str | None:
+        """The column of ``model``'s own table this facet groups by when several facets of a page are counted in
+        one query (:func:`combined_facet_rows`), or None when it is counted on its own."""
+        return None
+
+    def combined_branch(self, model, group: str, limit: int, quote) -> str:
+        """The SQL (no parameters) of this facet's rows ``(value, label, n, position)`` read from the grouped rows
+        ``g`` of a combined count, ``group`` being its column there, ordered and limited as :meth:`facet_rows`
+        does (``position``: the row's place in that order, which a UNION does not keep)."""
+        raise NotImplementedError
+
+    def combined_rows(self, rows, limit) -> list:
+        """:meth:`facet_rows`'s result from the rows of :meth:`combined_branch`."""
+        return [(value, label, int(n)) for value, label, n in rows if value][:limit]
+
     def counted_links(self, queryset):
         """For a path that starts at a link table (:meth:`link_path`): ``(links, key, path)`` with the link rows
         narrowed to ``queryset``'s records; else None. A facet counts these (distinct keys per choice) without
@@ -306,6 +321,17 @@ def forward_chain(model, path, label_field):
     return chain
 
 
+def own_text_column(model, path) -> str | None:
+    """``path`` when it is a text column of ``model``'s own table (no join, no to-many path), else None."""
+    if "__" in path:
+        return None
+    try:
+        field = model._meta.get_field(path)
+    except FieldDoesNotExist:
+        return None
+    return path if field.concrete and not field.is_relation and isinstance(field, CharField | TextField) else None
+
+
 class SlugFilter(FacetMixin, django_filters.ModelChoiceFilter):
     """``?county=puan-xian``: the records linked (through ``field_name``) to the record with that slug."""
 
@@ -314,6 +340,39 @@ class SlugFilter(FacetMixin, django_filters.ModelChoiceFilter):
     def __init__(self, *args, label_field="name", **kwargs):
         self.label_field = label_field
         super().__init__(*args, **kwargs)
+
+    def combined_column(self, model):
+        if self.many:
+            return None
+        chain = forward_chain(model, self.field_name, self.label_field)
+        return None if chain is None else chain[0].attname
+
+    def combined_branch(self, model, group, limit, quote):
+        # grouped_facet_rows's joins and order, from the grouped rows instead of its own GROUP BY.
+        chain = forward_chain(model, self.field_name, self.label_field)
+        joins, previous = self.chain_joins(chain, f"g.{group}", quote)
+        value, label = self.chain_labels(chain, quote)
+        return (f"SELECT {value}, {label}, SUM(g.n), ROW_NUMBER() OVER (ORDER BY SUM(g.n) DESC, {label} ASC) "
+                f"FROM g {joins} WHERE g.{group} IS NOT NULL AND %(mask)s "
+                f"GROUP BY {value}, {label} ORDER BY 3 DESC, 2 ASC LIMIT {int(limit) + 1}")
+
+    def chain_joins(self, chain, start, quote) -> tuple[str, str]:
+        """The joins from a key (``start``) along ``chain`` to the choices' table, and the last key joined."""
+        joins, previous = [], start
+        for position, hop in enumerate(chain):
+            alias = f"facet_{position}"
+            joins.append(f"LEFT OUTER JOIN {quote(hop.related_model._meta.db_table)} {alias} "
+                         f"ON {alias}.{quote(hop.target_field.column)} = {previous}")
+            if position + 1 < len(chain):
+                previous = f"{alias}.{quote(chain[position + 1].column)}"
+        return " ".join(joins), previous
+
+    def chain_labels(self, chain, quote) -> tuple[str, str]:
+        """The choices' slug and label columns at the end of the joins of :meth:`chain_joins`."""
+        target = chain[-1].related_model._meta
+        last = f"facet_{len(chain) - 1}"
+        value, label = (f"{last}.{quote(target.get_field(name).column)}" for name in ("slug", self.label_field))
+        return value, label
 
     def facet_rows(self, queryset, limit):
         if self.many:
@@ -371,17 +430,9 @@ class SlugFilter(FacetMixin, django_filters.ModelChoiceFilter):
         inner = (queryset.order_by().filter(**{f"{chain[0].attname}__isnull": False})
                  .values(facet_key=key).annotate(n=Count("pk")).order_by())
         inner_sql, params = inner.query.sql_with_params()
-        joins, previous = [], "g.facet_key"
-        for position, hop in enumerate(chain):
-            alias = f"facet_{position}"
-            joins.append(f"LEFT OUTER JOIN {quote(hop.related_model._meta.db_table)} {alias} "
-                         f"ON {alias}.{quote(hop.target_field.column)} = {previous}")
-            if position + 1 < len(chain):
-                previous = f"{alias}.{quote(chain[position + 1].column)}"
-        target = chain[-1].related_model._meta
-        last = f"facet_{len(chain) - 1}"
-        value, label = (f"{last}.{quote(target.get_field(name).column)}" for name in ("slug", self.label_field))
-        sql = (f"SELECT {value}, {label}, SUM(g.n) FROM ({inner_sql}) g {' '.join(joins)} "
+        joins, _last = self.chain_joins(chain, "g.facet_key", quote)
+        value, label = self.chain_labels(chain, quote)
+        sql = (f"SELECT {value}, {label}, SUM(g.n) FROM ({inner_sql}) g {joins} "
                f"GROUP BY {value}, {label} ORDER BY 3 DESC, 2 ASC LIMIT {int(limit) + 1}")
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -399,6 +450,17 @@ class CodeFilter(FacetMixin, django_filters.ChoiceFilter):
     """``?area=dianshang``: a choice code of the field at ``field_name``."""
 
     field_class = CodeChoiceField
+
+    def combined_column(self, model):
+        return None if self.many else own_text_column(model, self.field_name)
+
+    def combined_branch(self, model, group, limit, quote):
+        return (f"SELECT g.{group}, NULL, g.n, ROW_NUMBER() OVER (ORDER BY g.n DESC, g.{group} ASC) FROM g "
+                f"WHERE %(mask)s ORDER BY g.n DESC, g.{group} ASC LIMIT {int(limit) + 1}")
+
+    def combined_rows(self, rows, limit):
+        labels = dict(self.extra["choices"])
+        return [(value, str(labels.get(value, value)), int(n)) for value, _label, n in rows if value][:limit]
 
     def facet_rows(self, queryset, limit):
         labels = dict(self.extra["choices"])
@@ -428,6 +490,13 @@ class ValueFilter(FacetMixin, django_filters.CharFilter):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("max_length", 100)
         super().__init__(*args, **kwargs)
+
+    def combined_column(self, model):
+        return own_text_column(model, self.field_name)
+
+    def combined_branch(self, model, group, limit, quote):
+        return (f"SELECT g.{group}, g.{group}, g.n, ROW_NUMBER() OVER (ORDER BY g.n DESC, g.{group} ASC) FROM g "
+                f"WHERE %(mask)s ORDER BY g.n DESC, g.{group} ASC LIMIT {int(limit) + 1}")
 
     def facet_rows(self, queryset, limit):
         rows = (
@@ -772,13 +841,18 @@ class ListFilterSet(django_filters.FilterSet):
 
     def _count_facets(self, limit, time_limit, base, deadline) -> list[Facet]:
         found = []
+        combined = self.combined_facets(base, limit, time_limit, deadline)
         for name, flt in self.filters.items():
             if not getattr(flt, "facet", False):
                 continue
             selected_value = self.form.cleaned_data.get(name)
             selected = flt.value_of(selected_value) if selected_value not in (None, "") else None
             try:
-                if selected is not None and self.only_filter(name):
+                if name in combined:
+                    if combined[name] is None:
+                        raise QueryTimedOut
+                    rows = combined[name]
+                elif selected is not None and self.only_filter(name):
                     # Under no other filter this facet counts the whole list: the cached unfiltered counts.
                     rows = self.unfiltered_facet_rows(name, limit)
                 elif selected is not None:
@@ -800,6 +874,54 @@ class ListFilterSet(django_filters.FilterSet):
             facet.selected = next((c for c in facet.choices if c.selected), None)
             found.append(facet)
         return found
+
+    def combined_facets(self, base, limit, time_limit, deadline) -> dict:
+        """PostgreSQL: the rows of the facets whose own filter is not chosen and that group by a column of the
+        list's own table, counted together in one statement, ``{name: rows}`` (rows None: the statement ran
+        past its limit). They are counted under the same filters, so one scan of the filtered rows with
+        ``GROUPING SETS`` gives them all, where a query each scanned the rows once per facet (a province's
+        programs since 2019: four scans of the programs). Each facet's rows are then ordered, limited and
+        labelled as its own query does it. Empty when fewer than two facets qualify, or on SQLite (no
+        ``GROUPING SETS``; its per-facet queries read an index each)."""
+        connection = connections[base.db]
+        if connection.vendor != "postgresql" or self.only_filter(None):
+            return {}  # the whole list: each facet's own query walks an index of its column (counted once)
+        model = base.model
+        shared = []
+        for name, flt in self.filters.items():
+            if getattr(flt, "facet", False) and self.form.cleaned_data.get(name) in EMPTY_VALUES:
+                column = flt.combined_column(model)
+                if column is not None:
+                    shared.append((name, flt, column))
+        if len(shared) < 2:
+            return {}
+        quote = connection.ops.quote_name
+        groups = [quote(f"c{index}") for index in range(len(shared))]
+        inner = self.unsorted(base).order_by().values(**{f"c{index}": F(column) for index, (_n, _f, column)
+                                                        in enumerate(shared)})
+        inner_sql, params = inner.query.sql_with_params()
+        listed = ", ".join(f"t.{group}" for group in groups)
+        full = (1 << len(shared)) - 1
+        branches = []
+        for index, ((_name, flt, _column), group) in enumerate(zip(shared, groups, strict=True)):
+            mask = full ^ (1 << (len(shared) - 1 - index))  # GROUPING(): a 0 bit for the one column grouped by
+            branch = flt.combined_branch(model, group, limit, quote).replace("%(mask)s", f"g.gs = {mask}")
+            branches.append(f"(SELECT {index} AS facet, b.* FROM ({branch}) b)")
+        sql = (f"WITH g AS (SELECT {listed}, GROUPING({listed}) AS gs, COUNT(*) AS n FROM ({inner_sql}) t "
+               f"GROUP BY GROUPING SETS ({', '.join(f'(t.{group})' for group in groups)})) "
+               + " UNION ALL ".join(branches) + " ORDER BY 1, 5")
+        try:
+            milliseconds = facet_time_limit(time_limit, deadline, share=len(shared))
+            with query_time_limit(milliseconds), connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                rows = cursor.fetchall()
+        except QueryTimedOut:
+            return {name: None for name, _flt, _column in shared}
+        found = {name: [] for name, _flt, _column in shared}
+        for index, value, label, n, _position in rows:
+            found[shared[index][0]].append((value, label, n))
+        return {name: [(value, str(label), count) for value, label, count in flt.combined_rows(found[name], limit)]
+                for name, flt, _column in shared}
 
     def timed_facet_rows(self, flt, base, name, limit, time_limit, deadline) -> list:
         """Facet ``name``'s rows under the other filters, within its time limit (QueryTimedOut past it)."""
@@ -827,10 +949,11 @@ class ListFilterSet(django_filters.FilterSet):
 # A time limit for one query
 
 
-def facet_time_limit(time_limit: bool, deadline: float | None) -> int:
-    """The milliseconds one facet count may take: ``FACET_TIME_LIMIT_MS``, cut to what is left of the page's
-    ``deadline`` (a ``time.monotonic()``); raises QueryTimedOut when nothing is left. 0: no limit."""
-    limit = settings.FACET_TIME_LIMIT_MS if time_limit else 0
+def facet_time_limit(time_limit: bool, deadline: float | None, share: int = 1) -> int:
+    """The milliseconds one facet count may take: ``FACET_TIME_LIMIT_MS`` (``share`` times it for a count of
+    that many facets at once), cut to what is left of the page's ``deadline`` (a ``time.monotonic()``); raises
+    QueryTimedOut when nothing is left. 0: no limit."""
+    limit = settings.FACET_TIME_LIMIT_MS * share if time_limit else 0
     if deadline is None:
         return limit
     left = (deadline - time.monotonic()) * 1000

@@ -1,6 +1,8 @@
 """A facet along foreign keys is counted per group first (SlugFilter.grouped_facet_rows): the same rows,
 counts, labels and order as joining every record to its choice (joined_facet_rows), under any filters."""
 
+import contextlib
+
 import pytest
 
 from core.listing import SlugFilter, forward_chain
@@ -133,3 +135,79 @@ def test_a_to_many_facet_counted_on_the_link_table_agrees_with_the_joined_count(
                 assert found == joined_code_rows(flt, queryset, limit), (data, limit)
             checked += bool(found)
     assert checked
+
+
+# ---------------------------------------------------------------------------
+# PostgreSQL: the facets of a page that group by a column of the list's own table are counted in one statement
+# (GROUPING SETS, ListFilterSet.combined_facets); they are the rows each facet's own query gives.
+
+COMBINED_QUERIES = QUERIES + [{"q": "县", "area": "dianshang"}, {"kind": "result", "unit": "元"},
+                              {"province": "__first__"}, {"q": "电商", "year_from": "2018"}]
+
+
+def bound(filterset, data):
+    from counties.models import Province
+
+    data = dict(data)
+    if data.get("province") == "__first__":
+        data["province"] = Province.objects.order_by("pk").values_list("slug", flat=True).first()
+    data = {key: value for key, value in data.items() if key in filterset.base_filters}
+    fs = filterset(data=data, queryset=filterset._meta.model.objects.all())
+    return fs if data and fs.is_valid() else None
+
+
+def facet_rows_of(fs, limit, combined, monkeypatch):
+    from core import listing
+
+    with monkeypatch.context() as patch:
+        if not combined:
+            patch.setattr(listing.ListFilterSet, "combined_facets", lambda self, *args: {})
+        return [(f.name, [(c.value, c.label, c.count, c.selected) for c in f.choices])
+                for f in fs.count_facets(limit, time_limit=False)]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("filterset", FILTERSETS, ids=lambda x: x.__name__)
+def test_facets_counted_together_are_the_facets_counted_one_by_one(demo, filterset, monkeypatch):
+    combined_somewhere = 0
+    for data in COMBINED_QUERIES:
+        fs = bound(filterset, data)
+        if fs is None:
+            continue
+        base = filterset._meta.model._default_manager.all()
+        combined_somewhere += len(fs.combined_facets(base, 40, False, None))
+        for limit in (2, 40):
+            together = facet_rows_of(fs, limit, True, monkeypatch)
+            assert together == facet_rows_of(fs, limit, False, monkeypatch), (data, limit)
+    if filterset in (ProgramFilterSet, OutcomeFilterSet):
+        assert combined_somewhere  # the lists with several column facets do count them together
+
+
+@pytest.mark.postgres
+def test_a_combined_count_past_its_limit_offers_its_facets_without_counts(demo, monkeypatch):
+    from core import listing
+
+    fs = bound(OutcomeFilterSet, {"q": "县"})
+    base = OutcomeFilterSet._meta.model._default_manager.all()
+    names = set(fs.combined_facets(base, 40, False, None))
+    assert len(names) >= 2
+
+    @contextlib.contextmanager
+    def always_late(milliseconds):
+        if milliseconds:
+            raise listing.QueryTimedOut
+        yield
+
+    monkeypatch.setattr(listing, "query_time_limit", always_late)
+    assert fs.combined_facets(base, 40, True, None) == dict.fromkeys(names)
+    facets = {f.name: f for f in fs.count_facets(40)}
+    for name in names:
+        assert facets[name].choices and all(c.count is None for c in facets[name].choices), name
+
+
+def test_sqlite_counts_each_facet_on_its_own(demo):
+    from django.db import connection
+
+    fs = bound(OutcomeFilterSet, {"q": "县"})
+    combined = fs.combined_facets(OutcomeFilterSet._meta.model._default_manager.all(), 40, False, None)
+    assert combined == {} if connection.vendor == "sqlite" else combined
