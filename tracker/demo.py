@@ -33,10 +33,12 @@ import datetime
 import queue
 import random
 import re
+import sqlite3
 import sys
 import threading
 from contextlib import contextmanager, suppress
 from decimal import Decimal
+from itertools import chain
 
 from django.apps import apps
 from django.core.management.color import no_style
@@ -52,6 +54,7 @@ from core.search import SUFFIX_LENGTH, drop_index, ensure_index, fts_table, norm
 
 DEMO_PREFIX = "demo-"
 BATCH = 2000
+BULK_MMAP_SIZE = 1 << 32  # bytes of the database file SQLite may map while it loads
 WRITER_SWITCH_INTERVAL = 0.0001  # seconds (sys.setswitchinterval) while the writer thread runs
 
 
@@ -328,7 +331,7 @@ def _slugpart(pinyin: str) -> str:
     return "".join(ch for ch in pinyin.lower() if ch.isascii() and ch.isalnum()) or "x"
 
 
-def _sql_literal(value) -> str:
+def _sql_literal(value, qmark=False) -> str:
     """``value`` (NULL, an integer or a text, as bound to SQLite) written into a statement: SQLite stores
     the literal exactly as it stores the bound value. ``%`` doubled for the cursor's placeholder style."""
     if value is None:
@@ -338,7 +341,8 @@ def _sql_literal(value) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, str) and "\x00" not in value:
-        return "'" + value.replace("'", "''").replace("%", "%%") + "'"
+        value = value.replace("'", "''")
+        return "'" + (value if qmark else value.replace("%", "%%")) + "'"
     raise TypeError(f"no literal for {value!r}")
 
 
@@ -452,6 +456,9 @@ def _sqlite_bulk_journal():
     """SQLite, a database file nobody else has open: the load is written with a rollback journal
     and no syncs, WAL and the usual syncs are put back after it.
 
+    The file is also read through a memory map (the rebuilding of each index reads the whole table,
+    which outgrows the page cache: read from the map, its pages are not copied in again each time).
+
     In WAL mode every page of the load would be written twice (to the log, then into the file at
     the checkpoint); with a rollback journal only the pages that existed before are copied (new
     pages need no journal), and the transaction is still all or nothing. A database another
@@ -472,10 +479,14 @@ def _sqlite_bulk_journal():
             cursor.execute("PRAGMA journal_mode = DELETE")
         cursor.execute(f"PRAGMA busy_timeout = {int(timeout)}")
         cursor.execute("PRAGMA synchronous = OFF")
+        cursor.execute("PRAGMA mmap_size")
+        mmap_size = cursor.fetchone()[0]
+        cursor.execute(f"PRAGMA mmap_size = {BULK_MMAP_SIZE}")  # capped at SQLite's own limit
     try:
         yield
     finally:
         with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA mmap_size = {int(mmap_size)}")
             cursor.execute(f"PRAGMA synchronous = {int(synchronous)}")
             with suppress(OperationalError):  # a connection opened the file meanwhile: it set WAL itself
                 cursor.execute(f"PRAGMA journal_mode = {mode}")
@@ -506,10 +517,11 @@ class _Generator:
         self.slugs.add(slug)
         return slug
 
-    def write(self, model, objects, label=None):
-        """bulk_create in batches; returns the objects (with primary keys on SQLite and PostgreSQL)."""
+    def write(self, model, objects, label=None, indexed=False):
+        """bulk_create in batches; returns the objects (with primary keys on SQLite and PostgreSQL).
+        ``indexed``: the objects' index terms are filled already."""
         label = label or model._meta.verbose_name_plural
-        for obj in objects:  # bulk_create sends no pre_save: the index terms are filled here
+        for obj in () if indexed else objects:  # bulk_create sends no pre_save: the index terms are filled here
             if hasattr(obj, "search_tokens"):
                 obj.search_tokens = search_tokens(obj.search_text)
         for start in range(0, len(objects), BATCH):
@@ -614,8 +626,12 @@ class _Generator:
             adapted = {None: None}
             # A value that is the same in every row is written into the statement (SQLite binds each
             # parameter of each row one by one: a large part of the cost of the big tables' inserts).
-            sql = (f"INSERT INTO {table} ({names}) VALUES "
-                   f"({', '.join(['%s'] * len(columns) + [_sql_literal(value) for _f, value in constant])})")
+            literals = [_sql_literal(value, qmark=True) for _f, value in constant]
+            row_sql = f"({', '.join(['?'] * len(columns) + literals)})"
+            head = f"INSERT INTO {table} ({names}) VALUES "
+            per = max(1, min(BATCH, db.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(columns)))
+            full = head + ", ".join([row_sql] * per)
+            raw = cursor.cursor
             for start in range(0, len(rows), step):
                 chunk = rows[start:start + step]
                 if dates:
@@ -631,7 +647,10 @@ class _Generator:
                         values.append(row)
                 else:
                     values = chunk
-                cursor.executemany(sql, values)
+                for first in range(0, len(values), per):
+                    part = values[first:first + per]
+                    sql = full if len(part) == per else head + ", ".join([row_sql] * len(part))
+                    sqlite3.Cursor.execute(raw, sql, list(chain.from_iterable(part)))
                 self.progress(len(chunk))
             if searched:  # the new rows into the search index, in one statement
                 fts = qn(fts_table(model))
@@ -681,9 +700,10 @@ class _Generator:
         self.funds_and_organizations()
         try:
             self.programs_sources_outcomes()
+            envoys = self.envoys()  # built while the writer thread finishes (rebuilding the indexes)
         finally:
             self.stop_writer()
-        self.envoys()
+        self.write_envoys(*envoys)
         return self.counts
 
     def places(self):
@@ -981,6 +1001,8 @@ class _Generator:
                 cursor.execute(sql)
 
     def envoys(self):
+        """The envoys, their postings and the sources they are linked to, built without the database
+        (the main thread does not touch it while the writer thread runs): :meth:`write_envoys` writes them."""
         from envoys.models import Envoy, Posting
 
         rng, texts = self.rng, self.texts
@@ -1001,7 +1023,6 @@ class _Generator:
                 slug=self.unique_slug(f"{DEMO_PREFIX}{texts.slugpart(name_fragments)}"),
                 search_text=texts.search_text([name_fragments, [nickname], summary], name_fragments),
             )))
-        self.write(Envoy, envoys)
         for envoy in envoys:
             for _k in range(rng.randint(1, 2)):
                 county = rng.choice(self.counties)
@@ -1016,8 +1037,17 @@ class _Generator:
                     slug=self.unique_slug(f"{envoy.slug}-{texts.slugpart([stem, suffix])}"),
                     search_text=texts.search_text([[title], note], [title]),
                 )))
-        self.write(Posting, postings)
-        links = [(e.pk, rng.choice(self.source_ids)) for e in envoys]
+        sources = [rng.choice(self.source_ids) for _envoy in envoys]
+        for obj in (*envoys, *postings):  # the index terms, as write() would fill them
+            obj.search_tokens = search_tokens(obj.search_text)
+        return envoys, postings, sources
+
+    def write_envoys(self, envoys, postings, sources):
+        from envoys.models import Envoy, Posting
+
+        self.write(Envoy, envoys, indexed=True)
+        self.write(Posting, postings, indexed=True)  # each posting's envoy has its primary key now
+        links = [(envoy.pk, source) for envoy, source in zip(envoys, sources, strict=True)]
         self.insert(Envoy.sources.through, ("envoy_id", "source_id"), links, label="envoy sources")
         self.restore(Envoy.sources.through)
 
