@@ -902,13 +902,14 @@ class ListFilterSet(django_filters.FilterSet):
         inner_sql, params = inner.query.sql_with_params()
         listed = ", ".join(f"t.{group}" for group in groups)
         full = (1 << len(shared)) - 1
-        branches = []
+        # The empty grouping set: every filtered row, the list's total (ListView.known_total).
+        branches = [f"(SELECT -1 AS facet, NULL, NULL, g.n, 1 FROM g WHERE g.gs = {full})"]
         for index, ((_name, flt, _column), group) in enumerate(zip(shared, groups, strict=True)):
             mask = full ^ (1 << (len(shared) - 1 - index))  # GROUPING(): a 0 bit for the one column grouped by
             branch = flt.combined_branch(model, group, limit, quote).replace("%(mask)s", f"g.gs = {mask}")
             branches.append(f"(SELECT {index} AS facet, b.* FROM ({branch}) b)")
         sql = (f"WITH g AS (SELECT {listed}, GROUPING({listed}) AS gs, COUNT(*) AS n FROM ({inner_sql}) t "
-               f"GROUP BY GROUPING SETS ({', '.join(f'(t.{group})' for group in groups)})) "
+               f"GROUP BY GROUPING SETS ({', '.join(f'(t.{group})' for group in groups)}, ())) "
                + " UNION ALL ".join(branches) + " ORDER BY 1, 5")
         try:
             milliseconds = facet_time_limit(time_limit, deadline, share=len(shared))
@@ -918,10 +919,16 @@ class ListFilterSet(django_filters.FilterSet):
         except QueryTimedOut:
             return {name: None for name, _flt, _column in shared}
         found = {name: [] for name, _flt, _column in shared}
+        self.combined_total = 0  # no row of the empty set: no row matches
         for index, value, label, n, _position in rows:
-            found[shared[index][0]].append((value, label, n))
+            if index < 0:
+                self.combined_total = int(n)
+            else:
+                found[shared[index][0]].append((value, label, n))
         return {name: [(value, str(label), count) for value, label, count in flt.combined_rows(found[name], limit)]
                 for name, flt, _column in shared}
+
+    combined_total = None  # the list's total, when combined_facets counted it
 
     def timed_facet_rows(self, flt, base, name, limit, time_limit, deadline) -> list:
         """Facet ``name``'s rows under the other filters, within its time limit (QueryTimedOut past it)."""
@@ -1488,9 +1495,10 @@ class ListExportMixin:
         # counted within FACET_TIME_LIMIT_MS, like its facets (see bounded_count).
         exact = fmt == "json"
         counted = self.filterset.unsorted(self.filterset.queryset)  # the same rows, filtered for a count
-        wanted = {"total": counted.count if exact else lambda: bounded_count(counted)}
-        if fmt == "html":
+        wanted = {}
+        if fmt == "html":  # the facets first: counting them together may count the total too (combined_facets)
             wanted[f"facets-{FACET_LIMIT}"] = lambda: self.filterset.count_facets(FACET_LIMIT)
+        wanted["total"] = counted.count if exact else lambda: self.known_total() or bounded_count(counted)
         counts = cached_counts(self.filterset.facet_key_parts(), wanted, exact=("total",) if exact else ())
         total = counts["total"]
         if self.cursor is not None:
@@ -1545,6 +1553,12 @@ class ListExportMixin:
         if sort is None or not rows:
             return None
         return sort.cursor_for(rows[-1], self.current_sort(), start + len(rows))
+
+    def known_total(self):
+        """The list's total as the facets' combined count counted it (PostgreSQL, filtered pages), when the view's
+        queryset is the whole table it counts; else None (it is counted by itself)."""
+        total = getattr(self.filterset, "combined_total", None)
+        return total if total is not None and not self.filterset.queryset.query.where else None
 
     def keyset_page(self, fmt, queryset, total, facets):
         """The page after the cursor: the rows past its row in the sort, read from an index where the sort

@@ -211,3 +211,20 @@ def test_sqlite_counts_each_facet_on_its_own(demo):
     fs = bound(OutcomeFilterSet, {"q": "县"})
     combined = fs.combined_facets(OutcomeFilterSet._meta.model._default_manager.all(), 40, False, None)
     assert combined == {} if connection.vendor == "sqlite" else combined
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("path", ["/outcomes/?kind=result&q=县", "/programs/?area=dianshang&year_from=2018"])
+def test_the_combined_count_gives_the_page_its_total_too(demo, client, path):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(path, HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200
+    sent = [q["sql"] for q in queries.captured_queries]
+    assert any("GROUPING SETS" in sql for sql in sent)
+    assert not any('COUNT(*) AS "__count"' in sql for sql in sent), sent  # no count of its own
+    fs = page.context["filter"] if "filter" in page.context else page.context["filterset"]
+    expected = fs.unsorted(fs._meta.model._default_manager.all()).count()
+    assert expected and f"{expected:,} record" in page.content.decode()
