@@ -181,3 +181,47 @@ def test_the_bigger_sqlite_page_cache_is_given_back():
         generate_demo(programs=5, seed=1)
         cursor.execute("PRAGMA cache_size")
         assert cursor.fetchone()[0] == before
+
+
+BULK_PRAGMAS = r"""
+import json
+from django.db import connection
+from tracker import demo
+
+connection.ensure_connection()
+def pragmas(db=connection):
+    return [db.connection.execute(f"PRAGMA {name}").fetchone()[0]
+            for name in ("mmap_size", "journal_mode", "synchronous")]
+
+during = []
+restore = demo._Generator._restore
+def watch(self, tables):
+    during.append(pragmas(self.db))  # in the writer thread, on the connection it was lent
+    return restore(self, tables)
+demo._Generator._restore = watch
+before = pragmas()
+demo.generate_demo(programs=40, seed=1)
+print(json.dumps({"before": before, "during": during[0], "after": pragmas()}))
+"""
+
+
+def test_a_sqlite_file_is_loaded_through_a_memory_map_and_its_settings_come_back(tmp_path):
+    """On a SQLite file (the test database is in memory: no map, no journal) the load reads the file
+    through a memory map, with a rollback journal and no syncs; the connection's settings are its own again after."""
+    import subprocess
+    import sys
+
+    from core.testing.config import ROOT
+    from core.testing.processes import django_env, result_of, run_django
+    from tracker.demo import BULK_MMAP_SIZE
+
+    path = tmp_path / "demo.sqlite3"
+    result = subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT,
+                            env=django_env(path), capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    result = result_of(run_django(path, BULK_PRAGMAS))
+    mmap_size, journal, synchronous = result["before"]
+    assert mmap_size < BULK_MMAP_SIZE and journal == "wal"
+    assert result["during"][0] > mmap_size  # BULK_MMAP_SIZE, or the most this SQLite maps
+    assert result["during"][1:] == ["delete", 0]
+    assert result["after"] == result["before"]
