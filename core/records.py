@@ -5,6 +5,7 @@ their rows the same way.
 """
 
 import datetime
+import functools
 import re
 from decimal import Decimal
 
@@ -79,6 +80,8 @@ PARTIAL_DATE_RE = re.compile(r"^\s*(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?\s*$")
 
 def parse_partial_date(text) -> tuple[datetime.date | None, str]:
     """Inverse of :func:`format_partial_date`. Empty gives ``(None, "")``; junk raises ValueError."""
+    if type(text) is str:
+        return _parse_partial_text(text)
     if text is None:
         return None, ""
     if isinstance(text, datetime.datetime):
@@ -87,7 +90,14 @@ def parse_partial_date(text) -> tuple[datetime.date | None, str]:
         return text, Precision.DAY
     if isinstance(text, int):
         text = str(text)
-    text = str(text).strip()
+    return _parse_partial_text(str(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_partial_text(text: str) -> tuple[datetime.date | None, str]:
+    """:func:`parse_partial_date` of a text; the last 4,096 answers kept (a file's dates recur, and the answer, a
+    date and a precision, is immutable; junk raises ValueError every time)."""
+    text = text.strip()
     if not text:
         return None, ""
     match = PARTIAL_DATE_RE.match(text)

@@ -244,3 +244,27 @@ def test_looked_up_rows_leave_their_search_columns_and_time_stamps_behind(world)
     assert {"search_text", "search_tokens", "created_at", "updated_at"} <= program.get_deferred_fields()
     stored = Program.objects.get(pk=program.pk)
     assert (program.created_at, program.updated_at) == (stored.created_at, stored.updated_at)
+
+
+@pytest.mark.parametrize("cell", ["2019", " 2019-06 ", "2019-06-26", "", "  ", "20x9", "2019-13", "2019-02-30", 2019,
+                                  None, datetime.date(2019, 6, 1), datetime.datetime(2019, 6, 1, 12), Precision.YEAR])
+def test_a_partial_date_read_again_is_read_the_same(cell):
+    """core.records.parse_partial_date keeps its answers for texts: a text read again gives the same date and
+    precision (of the same types), and junk is refused every time, with the same message."""
+    from core.records import _parse_partial_text, parse_partial_date
+
+    def read():
+        try:
+            date, precision = parse_partial_date(cell)
+        except ValueError as exc:
+            return ("refused", str(exc))
+        return (date, type(date), precision, type(precision))
+
+    first = read()
+    assert read() == first
+    _parse_partial_text.cache_clear()
+    assert read() == first
+    if isinstance(cell, str) and cell.strip() in ("2019", "2019-06", "2019-06-26"):
+        assert first[2] in (Precision.YEAR, Precision.MONTH, Precision.DAY) and type(first[2]) is Precision
+    if cell in ("20x9", "2019-02-30"):
+        assert first[0] == "refused" and repr(cell) in first[1]
