@@ -34,6 +34,7 @@ import re
 import threading
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -262,6 +263,11 @@ class FacetMixin:
         does (``position``: the row's place in that order, which a UNION does not keep)."""
         raise NotImplementedError
 
+    def combined_links(self, filtered):
+        """``(links, key, path)`` of :meth:`counted_links` when this facet is counted on a link table in a way
+        several facets over the same links can share (:meth:`combined_link_branch`), else None."""
+        return None
+
     def combined_rows(self, rows, limit) -> list:
         """:meth:`facet_rows`'s result from the rows of :meth:`combined_branch`."""
         return [(value, label, int(n)) for value, label, n in rows if value][:limit]
@@ -355,6 +361,22 @@ class SlugFilter(FacetMixin, django_filters.ModelChoiceFilter):
         return (f"SELECT {value}, {label}, SUM(g.n), ROW_NUMBER() OVER (ORDER BY SUM(g.n) DESC, {label} ASC) "
                 f"FROM g {joins} WHERE g.{group} IS NOT NULL AND %(mask)s "
                 f"GROUP BY {value}, {label} ORDER BY 3 DESC, 2 ASC LIMIT {int(limit) + 1}")
+
+    def combined_links(self, filtered):
+        counted = self.counted_links(filtered) if self.many else None
+        if counted is None or forward_chain(counted[0].model, counted[2], self.label_field) is None:
+            return None
+        return counted
+
+    def combined_link_branch(self, links_model, path, group, limit, quote):
+        # link_facet_rows's join and order, from the grouped link rows.
+        last = forward_chain(links_model, path, self.label_field)[-1]
+        target = last.related_model._meta
+        value, label = (f"facet.{quote(target.get_field(name).column)}" for name in ("slug", self.label_field))
+        return (f"SELECT {value}, {label}, g.n, ROW_NUMBER() OVER (ORDER BY g.n DESC, {label} ASC) FROM g "
+                f"LEFT OUTER JOIN {quote(target.db_table)} facet "
+                f"ON facet.{quote(last.target_field.column)} = g.{group} "
+                f"WHERE g.{group} IS NOT NULL AND %(mask)s ORDER BY 3 DESC, 2 ASC LIMIT {int(limit) + 1}")
 
     def chain_joins(self, chain, start, quote) -> tuple[str, str]:
         """The joins from a key (``start``) along ``chain`` to the choices' table, and the last key joined."""
@@ -876,57 +898,91 @@ class ListFilterSet(django_filters.FilterSet):
         return found
 
     def combined_facets(self, base, limit, time_limit, deadline) -> dict:
-        """PostgreSQL: the rows of the facets whose own filter is not chosen and that group by a column of the
-        list's own table, counted together in one statement, ``{name: rows}`` (rows None: the statement ran
-        past its limit). They are counted under the same filters, so one scan of the filtered rows with
-        ``GROUPING SETS`` gives them all, where a query each scanned the rows once per facet (a province's
-        programs since 2019: four scans of the programs). Each facet's rows are then ordered, limited and
-        labelled as its own query does it. Empty when fewer than two facets qualify, or on SQLite (no
-        ``GROUPING SETS``; its per-facet queries read an index each)."""
+        """PostgreSQL: the rows of the facets whose own filter is not chosen, counted together, ``{name: rows}``
+        (rows None: their statement ran past its limit). Facets are counted under the same filters, so the
+        facets that group by a column of the list's own table are read in one scan of the filtered rows with
+        ``GROUPING SETS`` (with the list's total: the empty set), where a query each scanned the rows once per
+        facet (a province's programs since 2019: four scans of the programs); so are the facets across one link
+        table (a program's province, prefecture and county: one pass over its county links). Each facet's rows
+        are then ordered, limited and labelled as its own query does it. Facets alone in their kind are counted
+        by themselves. Nothing on SQLite (no ``GROUPING SETS``; its per-facet queries read an index each), nor
+        for the whole list (each facet's own query walks an index of its column there, and is counted once)."""
         connection = connections[base.db]
         if connection.vendor != "postgresql" or self.only_filter(None):
-            return {}  # the whole list: each facet's own query walks an index of its column (counted once)
-        model = base.model
-        shared = []
-        for name, flt in self.filters.items():
-            if getattr(flt, "facet", False) and self.form.cleaned_data.get(name) in EMPTY_VALUES:
-                column = flt.combined_column(model)
-                if column is not None:
-                    shared.append((name, flt, column))
-        if len(shared) < 2:
             return {}
+        model = base.model
+        filtered = self.unsorted(base).order_by()
+        own, linked = [], defaultdict(list)
+        for name, flt in self.filters.items():
+            if not getattr(flt, "facet", False) or self.form.cleaned_data.get(name) not in EMPTY_VALUES:
+                continue
+            column = flt.combined_column(model)
+            if column is not None:
+                own.append((name, flt, column))
+                continue
+            counted = flt.combined_links(filtered)
+            if counted is not None:
+                links, key, path = counted
+                linked[(links.model, key)].append((name, flt, path, links))
+        found = {}
+        if len(own) >= 2:
+            inner = filtered.values(**{f"c{index}": F(column) for index, (_n, _f, column) in enumerate(own)})
+            found.update(self.run_combined(
+                connection, inner, "COUNT(*)", [(n, f) for n, f, _c in own],
+                lambda flt, group, quote: flt.combined_branch(model, group, limit, quote),
+                limit, time_limit, deadline, total=True))
+        for (_model, key), shared in linked.items():
+            if len(shared) < 2:
+                continue
+            links = shared[0][3]
+            inner = links.values(combined_key=F(key), **{f"c{index}": F(path)
+                                                          for index, (_n, _f, path, _l) in enumerate(shared)})
+            paths = {id(flt): path for _name, flt, path, _links in shared}
+            found.update(self.run_combined(
+                connection, inner, 'COUNT(DISTINCT t."combined_key")', [(n, f) for n, f, _p, _l in shared],
+                lambda flt, group, quote, links=links, paths=paths: flt.combined_link_branch(
+                    links.model, paths[id(flt)], group, limit, quote),
+                limit, time_limit, deadline))
+        return found
+
+    def run_combined(self, connection, inner, counted, shared, branch, limit, time_limit, deadline, total=False):
+        """One statement counting the facets ``shared`` (``(name, filter)``) over ``inner`` (a values() queryset
+        with a column ``c<i>`` for each), ``counted`` (SQL) per group, each facet's rows read by ``branch(filter,
+        column, quote)`` (see FacetMixin.combined_branch); with ``total``, the empty grouping set too, kept as
+        ``combined_total``. ``{name: rows}``, rows None for each when it ran past its limit."""
         quote = connection.ops.quote_name
         groups = [quote(f"c{index}") for index in range(len(shared))]
-        inner = self.unsorted(base).order_by().values(**{f"c{index}": F(column) for index, (_n, _f, column)
-                                                        in enumerate(shared)})
         inner_sql, params = inner.query.sql_with_params()
         listed = ", ".join(f"t.{group}" for group in groups)
         full = (1 << len(shared)) - 1
-        # The empty grouping set: every filtered row, the list's total (ListView.known_total).
-        branches = [f"(SELECT -1 AS facet, NULL, NULL, g.n, 1 FROM g WHERE g.gs = {full})"]
-        for index, ((_name, flt, _column), group) in enumerate(zip(shared, groups, strict=True)):
+        sets = [f"(t.{group})" for group in groups]
+        branches = []
+        if total:  # the empty grouping set: every filtered row, the list's total (ListView.known_total)
+            sets.append("()")
+            branches.append(f"(SELECT -1 AS facet, NULL, NULL, g.n, 1 FROM g WHERE g.gs = {full})")
+        for index, ((_name, flt), group) in enumerate(zip(shared, groups, strict=True)):
             mask = full ^ (1 << (len(shared) - 1 - index))  # GROUPING(): a 0 bit for the one column grouped by
-            branch = flt.combined_branch(model, group, limit, quote).replace("%(mask)s", f"g.gs = {mask}")
-            branches.append(f"(SELECT {index} AS facet, b.* FROM ({branch}) b)")
-        sql = (f"WITH g AS (SELECT {listed}, GROUPING({listed}) AS gs, COUNT(*) AS n FROM ({inner_sql}) t "
-               f"GROUP BY GROUPING SETS ({', '.join(f'(t.{group})' for group in groups)}, ())) "
-               + " UNION ALL ".join(branches) + " ORDER BY 1, 5")
+            sql = branch(flt, group, quote).replace("%(mask)s", f"g.gs = {mask}")
+            branches.append(f"(SELECT {index} AS facet, b.* FROM ({sql}) b)")
+        sql = (f"WITH g AS (SELECT {listed}, GROUPING({listed}) AS gs, {counted} AS n FROM ({inner_sql}) t "
+               f"GROUP BY GROUPING SETS ({', '.join(sets)})) " + " UNION ALL ".join(branches) + " ORDER BY 1, 5")
         try:
             milliseconds = facet_time_limit(time_limit, deadline, share=len(shared))
             with query_time_limit(milliseconds), connection.cursor() as cursor:
                 cursor.execute(sql, params)
                 rows = cursor.fetchall()
         except QueryTimedOut:
-            return {name: None for name, _flt, _column in shared}
-        found = {name: [] for name, _flt, _column in shared}
-        self.combined_total = 0  # no row of the empty set: no row matches
+            return {name: None for name, _flt in shared}
+        found = {name: [] for name, _flt in shared}
+        if total:
+            self.combined_total = 0  # no row of the empty set: no row matches
         for index, value, label, n, _position in rows:
             if index < 0:
                 self.combined_total = int(n)
             else:
                 found[shared[index][0]].append((value, label, n))
         return {name: [(value, str(label), count) for value, label, count in flt.combined_rows(found[name], limit)]
-                for name, flt, _column in shared}
+                for name, flt in shared}
 
     combined_total = None  # the list's total, when combined_facets counted it
 
@@ -1498,7 +1554,7 @@ class ListExportMixin:
         wanted = {}
         if fmt == "html":  # the facets first: counting them together may count the total too (combined_facets)
             wanted[f"facets-{FACET_LIMIT}"] = lambda: self.filterset.count_facets(FACET_LIMIT)
-        wanted["total"] = counted.count if exact else lambda: self.known_total() or bounded_count(counted)
+        wanted["total"] = counted.count if exact else lambda: self.known_total(default=lambda: bounded_count(counted))
         counts = cached_counts(self.filterset.facet_key_parts(), wanted, exact=("total",) if exact else ())
         total = counts["total"]
         if self.cursor is not None:
@@ -1554,11 +1610,11 @@ class ListExportMixin:
             return None
         return sort.cursor_for(rows[-1], self.current_sort(), start + len(rows))
 
-    def known_total(self):
-        """The list's total as the facets' combined count counted it (PostgreSQL, filtered pages), when the view's
-        queryset is the whole table it counts; else None (it is counted by itself)."""
+    def known_total(self, default):
+        """The list's total as the facets' combined count counted it (PostgreSQL, filtered pages; 0 included), when
+        the view's queryset is the whole table it counts; else ``default()`` (it is counted by itself)."""
         total = getattr(self.filterset, "combined_total", None)
-        return total if total is not None and not self.filterset.queryset.query.where else None
+        return total if total is not None and not self.filterset.queryset.query.where else default()
 
     def keyset_page(self, fmt, queryset, total, facets):
         """The page after the cursor: the rows past its row in the sort, read from an index where the sort

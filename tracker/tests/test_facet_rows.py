@@ -228,3 +228,18 @@ def test_the_combined_count_gives_the_page_its_total_too(demo, client, path):
     fs = page.context["filter"] if "filter" in page.context else page.context["filterset"]
     expected = fs.unsorted(fs._meta.model._default_manager.all()).count()
     assert expected and f"{expected:,} record" in page.content.decode()
+
+
+@pytest.mark.postgres
+def test_facets_across_one_link_table_are_counted_together(demo):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    fs = bound(ProgramFilterSet, {"q": "县", "area": "dianshang"})
+    with CaptureQueriesContext(connection) as queries:
+        combined = fs.combined_facets(ProgramFilterSet._meta.model._default_manager.all(), 40, False, None)
+    # fund and kind over the programs (area is chosen); province, prefecture and county over the county links.
+    assert {"fund", "kind", "province", "prefecture", "county"} <= set(combined)
+    assert len([q for q in queries.captured_queries if "GROUPING SETS" in q["sql"]]) == 2
+    assert any("COUNT(DISTINCT" in q["sql"] and "programs_program_counties" in q["sql"]
+               for q in queries.captured_queries)
