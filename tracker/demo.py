@@ -11,11 +11,14 @@ its own earlier rows before writing new ones, never touches a seed row (the reco
 record unless it is forced: such a database is somebody's real data.
 
 Speed (100,000 programs, about 1.07 million rows; BENCHMARKS.md has the figures): the big tables'
-rows are built as tuples and written without model instances (SQLite: ``executemany``; PostgreSQL:
-``COPY``; a value every row shares is written into the statement, not bound per row), by a second
-thread on the same connection while the next rows are built, in one transaction; the interpreter's
-switch interval is short while both run, so the writer, which gives up the GIL for every row
-SQLite steps, wins it back at once instead of after up to 5 ms. ``search_text`` and
+rows are built as tuples and written without model instances (SQLite: INSERTs of up to 2,000 rows
+each, as many as its parameter limit allows; PostgreSQL: ``COPY``; a value every row shares is
+written into the statement, not bound per row), by a second thread on the same connection while the
+next rows are built, in one transaction; the interpreter's switch interval is short while both run,
+so the writer, which gives up the GIL whenever SQLite steps a statement, wins it back at once
+instead of after up to 5 ms (one statement per row, as ``executemany`` runs them, cost a hand-over
+of the GIL each way per row). The envoys are built while the writer rebuilds the indexes, and the
+file is read through a memory map during the load. ``search_text`` and
 ``search_tokens`` are filled here (no ``pre_save`` is sent): every text is made of fragments of a
 small vocabulary, so each fragment is normalised, read in pinyin and
 cut into index terms once, and a text's terms are put together from its fragments' (the tests
@@ -331,9 +334,10 @@ def _slugpart(pinyin: str) -> str:
     return "".join(ch for ch in pinyin.lower() if ch.isascii() and ch.isalnum()) or "x"
 
 
-def _sql_literal(value, qmark=False) -> str:
+def _sql_literal(value) -> str:
     """``value`` (NULL, an integer or a text, as bound to SQLite) written into a statement: SQLite stores
-    the literal exactly as it stores the bound value. ``%`` doubled for the cursor's placeholder style."""
+    the literal exactly as it stores the bound value. For a statement handed to ``sqlite3`` itself (``?``
+    placeholders: ``%`` is not doubled)."""
     if value is None:
         return "NULL"
     if isinstance(value, bool):
@@ -341,8 +345,7 @@ def _sql_literal(value, qmark=False) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, str) and "\x00" not in value:
-        value = value.replace("'", "''")
-        return "'" + (value if qmark else value.replace("%", "%%")) + "'"
+        return "'" + value.replace("'", "''") + "'"
     raise TypeError(f"no literal for {value!r}")
 
 
@@ -541,11 +544,12 @@ class _Generator:
     def start_writer(self):
         self.jobs = queue.Queue(maxsize=16)  # a few batches ahead at most: memory stays flat
         self.db.inc_thread_sharing()
-        # The writer gives up the GIL for every row SQLite writes (``executemany`` binds a row, then
-        # steps without the GIL) and must win it back from the generating thread each time: at the
-        # default switch interval (5 ms) it waits up to that long per row, so the two threads took
-        # turns instead of running side by side. A short interval while both run lets the writer
-        # keep pace at little cost to the generation.
+        # The writer gives up the GIL for every statement SQLite steps (it binds a statement's
+        # values, then steps without the GIL) and must win it back from the generating thread each
+        # time: at the default switch interval (5 ms) it waits up to that long per statement. A short
+        # interval while both run lets the writer keep pace at little cost to the generation. (A
+        # statement holds many rows: with one per row, as ``executemany`` runs them, the two threads
+        # spent much of their time handing the GIL over.)
         self.switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(WRITER_SWITCH_INTERVAL)
         self.writer = threading.Thread(target=self._work, name="generate_demo writer", daemon=True)
@@ -583,7 +587,7 @@ class _Generator:
         """Write many rows given as tuples in the order of ``columns`` (attribute names); ``fixed``
         maps further attribute names to the one value every row has, and every other column gets
         its field's default (the timestamps: ``self.now``). No model instance is built: SQLite gets
-        one ``executemany`` per batch, PostgreSQL one ``COPY``. Used for the tables that grow with
+        INSERTs of many rows each, PostgreSQL one ``COPY`` per batch. Used for the tables that grow with
         ``--programs``; several times faster than ``bulk_create``. Runs in the writer thread."""
         label = str(label or model._meta.verbose_name_plural)
         self.counts[label] = self.counts.get(label, 0) + len(rows)
@@ -626,11 +630,13 @@ class _Generator:
             adapted = {None: None}
             # A value that is the same in every row is written into the statement (SQLite binds each
             # parameter of each row one by one: a large part of the cost of the big tables' inserts).
-            literals = [_sql_literal(value, qmark=True) for _f, value in constant]
+            literals = [_sql_literal(value) for _f, value in constant]
             row_sql = f"({', '.join(['?'] * len(columns) + literals)})"
             head = f"INSERT INTO {table} ({names}) VALUES "
             per = max(1, min(BATCH, db.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(columns)))
             full = head + ", ".join([row_sql] * per)
+            # Handed to sqlite3 itself: Django's cursor would convert the long statement's placeholders
+            # again for every statement (it is not seen by execute wrappers).
             raw = cursor.cursor
             for start in range(0, len(rows), step):
                 chunk = rows[start:start + step]

@@ -225,3 +225,16 @@ def test_a_sqlite_file_is_loaded_through_a_memory_map_and_its_settings_come_back
     assert result["during"][0] > mmap_size  # BULK_MMAP_SIZE, or the most this SQLite maps
     assert result["during"][1:] == ["delete", 0]
     assert result["after"] == result["before"]
+
+
+def test_rows_written_in_many_small_statements_are_the_same_rows(monkeypatch):
+    """SQLite gets INSERTs of up to BATCH rows each (the rest of a batch in a shorter one): with a
+    tiny BATCH the many full statements and the short ones write the very same rows."""
+    from tracker import demo
+
+    generate_demo(programs=30, seed=5)
+    first = snapshot()
+    monkeypatch.setattr(demo, "BATCH", 7)
+    generate_demo(programs=30, seed=5)
+    assert snapshot() == first
+    assert Outcome.objects.count() == 150
