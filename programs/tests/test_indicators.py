@@ -181,6 +181,25 @@ def test_what_is_not_a_disagreement(make_indicator, make_program, make_outcome, 
     assert series.restates == ({b.pk: a} if case == "same value" else {})
 
 
+def test_the_lists_disputed_mark_is_the_disputed_filters_answer(make_indicator, make_program, make_outcome,
+                                                                 two_articles):
+    from programs.filtersets import indicators_with_counts
+
+    first, second = two_articles
+    program = make_program()
+    disputed, apart, quiet, empty = (make_indicator(program=program) for _ in range(4))
+    donation(make_outcome, first, "1.6亿元", "160000000", indicator=disputed, program=program)
+    donation(make_outcome, second, "2亿元", "200000000", indicator=disputed, program=program)
+    donation(make_outcome, first, "1.6亿元", "160000000", indicator=apart, program=program)
+    donation(make_outcome, second, "2亿元", "200000000", indicator=apart, program=program,
+             period_end=datetime.date(2021, 1, 1), period_end_precision="year")
+    donation(make_outcome, first, "1.6亿元", "160000000", indicator=quiet, program=program)
+    marked = {row.slug: row.is_disputed for row in indicators_with_counts()}
+    assert marked == {row.slug: row.slug in set(Indicator.objects.disputed().values_list("slug", flat=True))
+                      for row in Indicator.objects.all()}
+    assert marked[disputed.slug] and not (marked[apart.slug] or marked[quiet.slug] or marked[empty.slug])
+
+
 def test_disputed_1_lists_exactly_the_indicators_whose_sources_disagree(
     client, make_indicator, make_program, make_outcome, two_articles
 ):
