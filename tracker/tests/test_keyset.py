@@ -229,3 +229,23 @@ def test_a_keyset_page_costs_the_queries_of_a_first_page(client, crowded):
             client.get(next_url)
         assert len(keyset.captured_queries) == len(first.captured_queries), path
         assert not any(" OFFSET " in q["sql"].upper() for q in keyset.captured_queries), path
+
+
+@pytest.mark.django_db
+def test_name_sorted_deep_pages_have_an_index_of_name_and_key_on_postgresql_only():
+    # programs/migrations/0013: PostgreSQL reads a deep page's keys from the index alone; SQLite's index on name
+    # holds the rowid already, and gets no second index to keep up on every write.
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE indexname LIKE %s", ["%_name_id_idx"])
+        else:
+            cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name LIKE ?",
+                           ["%_name_id_idx"])
+        found = dict(cursor.fetchall())
+    if connection.vendor == "postgresql":
+        assert set(found) == {"programs_program_name_id_idx", "programs_indicator_name_id_idx"}
+        assert all("(name, id)" in definition for definition in found.values())
+    else:
+        assert found == {}
