@@ -106,6 +106,18 @@ def test_overlapping_quotes_share_one_mark_and_keep_every_anchor():
     assert html.count("<mark") == 1 and 'id="quote-a"' in html and 'id="quote-bb"' in html
     assert "&lt;b&gt;" in html and "<b>" not in html
     assert html.startswith("前文。") and html.endswith("后文")
+    # The markup format_html gives for the same texts (the function joins escaped texts itself).
+    from django.utils.html import format_html
+
+    expected = (
+        "前文。" + format_html('<span class="quote-anchor" id="quote-{}"></span>', "bb")
+        + format_html('<mark class="quote" id="quote-{}"><a href="{}" title="{}">{}</a></mark>', "a",
+                      "/outcomes/a/", "a", "销售额100万元,利润<b>20万元")
+        + "".join(format_html('<a class="quote-ref" href="{}" title="{}">[{}]</a>', f"/outcomes/{slug}/", slug, n)
+                  for n, slug in ((1, "a"), (2, "bb")))
+        + "。后文"
+    )
+    assert html == expected
 
 
 @pytest.mark.parametrize("path", [
