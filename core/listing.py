@@ -260,7 +260,8 @@ class FacetMixin:
     def combined_branch(self, model, group: str, limit: int, quote) -> str:
         """The SQL (no parameters) of this facet's rows ``(value, label, n, position)`` read from the grouped rows
         ``g`` of a combined count, ``group`` being its column there, ordered and limited as :meth:`facet_rows`
-        does (``position``: the row's place in that order, which a UNION does not keep)."""
+        does (``position``: the row's place in that order, which a UNION does not keep). ``%(mask)s`` stands for
+        the condition that picks this facet's groups in ``g`` (``%(hmask)s``: the same of ``g`` aliased ``h``)."""
         raise NotImplementedError
 
     def combined_links(self, filtered):
@@ -358,8 +359,15 @@ class SlugFilter(FacetMixin, django_filters.ModelChoiceFilter):
         chain = forward_chain(model, self.field_name, self.label_field)
         joins, previous = self.chain_joins(chain, f"g.{group}", quote)
         value, label = self.chain_labels(chain, quote)
+        narrowed = ""
+        if len(chain) == 1:
+            # One hop: a group is one choice, so only the groups as large as the (limit + 1)th largest can be shown
+            # (ties at that size included, for the order by label): only those are joined to their labels, not the
+            # thousands a broad search has (a program a group).
+            narrowed = (f" AND g.n >= COALESCE((SELECT h.n FROM g h WHERE h.{group} IS NOT NULL AND "
+                        f"%(hmask)s ORDER BY h.n DESC LIMIT 1 OFFSET {int(limit)}), 0)")
         return (f"SELECT {value}, {label}, SUM(g.n), ROW_NUMBER() OVER (ORDER BY SUM(g.n) DESC, {label} ASC) "
-                f"FROM g {joins} WHERE g.{group} IS NOT NULL AND %(mask)s "
+                f"FROM g {joins} WHERE g.{group} IS NOT NULL AND %(mask)s{narrowed} "
                 f"GROUP BY {value}, {label} ORDER BY 3 DESC, 2 ASC LIMIT {int(limit) + 1}")
 
     def combined_links(self, filtered):
@@ -962,7 +970,7 @@ class ListFilterSet(django_filters.FilterSet):
             branches.append(f"(SELECT -1 AS facet, NULL, NULL, g.n, 1 FROM g WHERE g.gs = {full})")
         for index, ((_name, flt), group) in enumerate(zip(shared, groups, strict=True)):
             mask = full ^ (1 << (len(shared) - 1 - index))  # GROUPING(): a 0 bit for the one column grouped by
-            sql = branch(flt, group, quote).replace("%(mask)s", f"g.gs = {mask}")
+            sql = branch(flt, group, quote).replace("%(mask)s", f"g.gs = {mask}").replace("%(hmask)s", f"h.gs = {mask}")
             branches.append(f"(SELECT {index} AS facet, b.* FROM ({sql}) b)")
         sql = (f"WITH g AS (SELECT {listed}, GROUPING({listed}) AS gs, {counted} AS n FROM ({inner_sql}) t "
                f"GROUP BY GROUPING SETS ({', '.join(sets)})) " + " UNION ALL ".join(branches) + " ORDER BY 1, 5")
