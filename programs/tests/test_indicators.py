@@ -181,10 +181,9 @@ def test_what_is_not_a_disagreement(make_indicator, make_program, make_outcome, 
     assert series.restates == ({b.pk: a} if case == "same value" else {})
 
 
-def test_the_lists_disputed_mark_is_the_disputed_filters_answer(make_indicator, make_program, make_outcome,
-                                                                 two_articles):
-    from programs.filtersets import indicators_with_counts
-
+def four_indicators(make_indicator, make_program, make_outcome, two_articles):
+    """A program's indicators: one whose two articles disagree on a year, one whose figures are of two years, one
+    with a single figure and one with none."""
     first, second = two_articles
     program = make_program()
     disputed, apart, quiet, empty = (make_indicator(program=program) for _ in range(4))
@@ -194,6 +193,15 @@ def test_the_lists_disputed_mark_is_the_disputed_filters_answer(make_indicator, 
     donation(make_outcome, second, "2亿元", "200000000", indicator=apart, program=program,
              period_end=datetime.date(2021, 1, 1), period_end_precision="year")
     donation(make_outcome, first, "1.6亿元", "160000000", indicator=quiet, program=program)
+    return program, disputed, apart, quiet, empty
+
+
+def test_the_lists_disputed_mark_is_the_disputed_filters_answer(make_indicator, make_program, make_outcome,
+                                                                 two_articles):
+    from programs.filtersets import indicators_with_counts
+
+    program, disputed, apart, quiet, empty = four_indicators(make_indicator, make_program, make_outcome,
+                                                             two_articles)
     marked = {row.slug: row.is_disputed for row in indicators_with_counts()}
     assert marked == {row.slug: row.slug in set(Indicator.objects.disputed().values_list("slug", flat=True))
                       for row in Indicator.objects.all()}
@@ -203,15 +211,8 @@ def test_the_lists_disputed_mark_is_the_disputed_filters_answer(make_indicator, 
 def test_disputed_1_lists_exactly_the_indicators_whose_sources_disagree(
     client, make_indicator, make_program, make_outcome, two_articles
 ):
-    first, second = two_articles
-    program = make_program()
-    disputed, apart, quiet, empty = (make_indicator(program=program) for _ in range(4))
-    donation(make_outcome, first, "1.6亿元", "160000000", indicator=disputed, program=program)
-    donation(make_outcome, second, "2亿元", "200000000", indicator=disputed, program=program)
-    donation(make_outcome, first, "1.6亿元", "160000000", indicator=apart, program=program)
-    donation(make_outcome, second, "2亿元", "200000000", indicator=apart, program=program,
-             period_end=datetime.date(2021, 1, 1), period_end_precision="year")
-    donation(make_outcome, first, "1.6亿元", "160000000", indicator=quiet, program=program)
+    program, disputed, apart, quiet, empty = four_indicators(make_indicator, make_program, make_outcome,
+                                                             two_articles)
 
     def slugs(query):
         return {r["slug"] for r in client.get(f"/indicators/?format=json&{query}").json()["results"]}
