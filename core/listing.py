@@ -254,7 +254,7 @@ class FacetMixin:
 
     def combined_column(self, model) -> str | None:
         """The column of ``model``'s own table this facet groups by when several facets of a page are counted in
-        one query (:func:`combined_facet_rows`), or None when it is counted on its own."""
+        one query (:meth:`ListFilterSet.combined_facets`), or None when it is counted on its own."""
         return None
 
     def combined_branch(self, model, group: str, limit: int, quote) -> str:
@@ -357,7 +357,7 @@ class SlugFilter(FacetMixin, django_filters.ModelChoiceFilter):
     def combined_branch(self, model, group, limit, quote):
         # grouped_facet_rows's joins and order, from the grouped rows instead of its own GROUP BY.
         chain = forward_chain(model, self.field_name, self.label_field)
-        joins, previous = self.chain_joins(chain, f"g.{group}", quote)
+        joins = self.chain_joins(chain, f"g.{group}", quote)
         value, label = self.chain_labels(chain, quote)
         narrowed = ""
         if len(chain) == 1:
@@ -378,16 +378,20 @@ class SlugFilter(FacetMixin, django_filters.ModelChoiceFilter):
 
     def combined_link_branch(self, links_model, path, group, limit, quote):
         # link_facet_rows's join and order, from the grouped link rows.
-        last = forward_chain(links_model, path, self.label_field)[-1]
-        target = last.related_model._meta
-        value, label = (f"facet.{quote(target.get_field(name).column)}" for name in ("slug", self.label_field))
-        return (f"SELECT {value}, {label}, g.n, ROW_NUMBER() OVER (ORDER BY g.n DESC, {label} ASC) FROM g "
-                f"LEFT OUTER JOIN {quote(target.db_table)} facet "
-                f"ON facet.{quote(last.target_field.column)} = g.{group} "
+        value, label, join = self.link_labels(forward_chain(links_model, path, self.label_field)[-1], f"g.{group}",
+                                              quote)
+        return (f"SELECT {value}, {label}, g.n, ROW_NUMBER() OVER (ORDER BY g.n DESC, {label} ASC) FROM g {join} "
                 f"WHERE g.{group} IS NOT NULL AND %(mask)s ORDER BY 3 DESC, 2 ASC LIMIT {int(limit) + 1}")
 
-    def chain_joins(self, chain, start, quote) -> tuple[str, str]:
-        """The joins from a key (``start``) along ``chain`` to the choices' table, and the last key joined."""
+    def link_labels(self, last, key, quote) -> tuple[str, str, str]:
+        """The choices' slug and label columns, and the join from ``key`` (the last hop's value) to their table."""
+        target = last.related_model._meta
+        value, label = (f"facet.{quote(target.get_field(name).column)}" for name in ("slug", self.label_field))
+        return value, label, (f"LEFT OUTER JOIN {quote(target.db_table)} facet "
+                              f"ON facet.{quote(last.target_field.column)} = {key}")
+
+    def chain_joins(self, chain, start, quote) -> str:
+        """The joins from a key (``start``) along ``chain`` to the choices' table."""
         joins, previous = [], start
         for position, hop in enumerate(chain):
             alias = f"facet_{position}"
@@ -395,7 +399,7 @@ class SlugFilter(FacetMixin, django_filters.ModelChoiceFilter):
                          f"ON {alias}.{quote(hop.target_field.column)} = {previous}")
             if position + 1 < len(chain):
                 previous = f"{alias}.{quote(chain[position + 1].column)}"
-        return " ".join(joins), previous
+        return " ".join(joins)
 
     def chain_labels(self, chain, quote) -> tuple[str, str]:
         """The choices' slug and label columns at the end of the joins of :meth:`chain_joins`."""
@@ -427,11 +431,8 @@ class SlugFilter(FacetMixin, django_filters.ModelChoiceFilter):
         inner = links.filter(**{f"{path}__isnull": False}).values(facet_key=F(path)).annotate(
             n=Count(key, distinct=True)).order_by()
         inner_sql, params = inner.query.sql_with_params()
-        target = last.related_model._meta
-        value, label = (f"facet.{quote(target.get_field(name).column)}" for name in ("slug", self.label_field))
-        sql = (f"SELECT {value}, {label}, g.n FROM ({inner_sql}) g LEFT OUTER JOIN {quote(target.db_table)} facet "
-               f"ON facet.{quote(last.target_field.column)} = g.facet_key "
-               f"ORDER BY 3 DESC, 2 ASC LIMIT {int(limit) + 1}")
+        value, label, join = self.link_labels(last, "g.facet_key", quote)
+        sql = f"SELECT {value}, {label}, g.n FROM ({inner_sql}) g {join} ORDER BY 3 DESC, 2 ASC LIMIT {int(limit) + 1}"
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
@@ -460,7 +461,7 @@ class SlugFilter(FacetMixin, django_filters.ModelChoiceFilter):
         inner = (queryset.order_by().filter(**{f"{chain[0].attname}__isnull": False})
                  .values(facet_key=key).annotate(n=Count("pk")).order_by())
         inner_sql, params = inner.query.sql_with_params()
-        joins, _last = self.chain_joins(chain, "g.facet_key", quote)
+        joins = self.chain_joins(chain, "g.facet_key", quote)
         value, label = self.chain_labels(chain, quote)
         sql = (f"SELECT {value}, {label}, SUM(g.n) FROM ({inner_sql}) g {joins} "
                f"GROUP BY {value}, {label} ORDER BY 3 DESC, 2 ASC LIMIT {int(limit) + 1}")
@@ -1072,6 +1073,17 @@ SQLITE_PROGRESS_STEPS = 1000  # how many SQLite VM steps pass between looks at t
 
 
 @contextlib.contextmanager
+def _cancel_is_time_out():
+    """PostgreSQL: a statement cancelled by ``statement_timeout`` (query_canceled) raises QueryTimedOut."""
+    try:
+        yield
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) == "57014":  # query_canceled
+            raise QueryTimedOut from exc
+        raise
+
+
+@contextlib.contextmanager
 def query_time_limit(milliseconds):
     """Cancel the queries of the block that run past ``milliseconds`` (0: no limit); raises QueryTimedOut.
 
@@ -1095,34 +1107,23 @@ def query_time_limit(milliseconds):
             with connection.cursor() as cursor:
                 cursor.execute("SELECT set_config('statement_timeout', %s, false)", [f"{int(milliseconds)}ms"])
             _TIME_LIMITS.set_on = connection
-            yield
-        except OperationalError as exc:
-            if getattr(exc.__cause__, "sqlstate", None) == "57014":  # query_canceled
-                raise QueryTimedOut from exc
-            raise
+            with _cancel_is_time_out():
+                yield
         finally:
             if not getattr(_TIME_LIMITS, "batched", False):
                 reset_time_limit()
     elif connection.vendor == "postgresql":
         # Inside a transaction the block is a savepoint, and a setting made with set_config(…, true) would
         # outlive it: it is read first and put back after.
-        nested = connection.in_atomic_block
-        if nested:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW statement_timeout")
+            previous = cursor.fetchone()[0]
+        with _cancel_is_time_out(), transaction.atomic():
             with connection.cursor() as cursor:
-                cursor.execute("SHOW statement_timeout")
-                previous = cursor.fetchone()[0]
-        try:
-            with transaction.atomic():
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT set_config('statement_timeout', %s, true)", [f"{int(milliseconds)}ms"])
-                yield
-                if nested:
-                    with connection.cursor() as cursor:
-                        cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
-        except OperationalError as exc:
-            if getattr(exc.__cause__, "sqlstate", None) == "57014":  # query_canceled
-                raise QueryTimedOut from exc
-            raise
+                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [f"{int(milliseconds)}ms"])
+            yield
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
     elif connection.vendor == "sqlite":
         deadline = time.monotonic() + milliseconds / 1000
         raw = connection.connection

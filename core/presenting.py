@@ -160,7 +160,7 @@ def highlight_quotes(text, outcomes):
         else:
             groups.append([start, end, [outcome]])
     # Plain joins of escaped texts: what format_html gave for these texts (tracker/tests/test_views.py), without
-    # its work per call (an article of 250 figures makes some 500 of them).
+    # its work per call (two calls or more a figure of the article).
     html, position = [], 0
     for start, end, members in groups:
         html.append(escape(text[position:start]))

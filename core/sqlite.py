@@ -19,7 +19,7 @@ things more keep readers from failing or from blocking writers:
 - ``checkpoint_after_response()``: a bulk write in a request (an admin import's preview keeps the upload in
   the database cache; its confirm writes the rows) leaves the write-ahead log longer than SQLite's automatic
   checkpoint allows (1,000 pages), so the commit would copy the log into the database and sync it before the
-  request could answer (about a tenth of a second for 10,000 rows). Inside the block this connection does not
+  request could answer. Inside the block this connection does not
   checkpoint; when the response has gone out (``request_finished``) the connection's setting is given back and
   a thread of its own (``Checkpointer``) checkpoints the file on a connection of its own (PASSIVE: it waits
   for no reader or writer). This is what SQLite's documentation suggests for an application that wants no

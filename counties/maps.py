@@ -91,8 +91,8 @@ class CountyMap:
 def list_items(points: list[Point]) -> SafeString:
     """The ``<li>`` of every county for the list beside the map (``counties/county_map.html``), built here
     rather than by a template loop (2,500 counties: a fifth of the time)."""
-    # What format_html_join gives for these plain texts (each escaped), without its per-row format_html: a
-    # page of a fund with 1,500 counties spent a fifth of its time here.
+    # What format_html_join gives for these plain texts (each escaped), without its per-row format_html (a
+    # fund's page lists some thousand counties).
     unplaced = escape(" ({})".format(_("not on the map: no coordinates")))
     return mark_safe("".join(  # noqa: S308 (every part escaped)
         f'<li><a href="{escape(p.url)}">{escape(p.label)}</a>{unplaced if p.x is None else ""}</li>' for p in points))

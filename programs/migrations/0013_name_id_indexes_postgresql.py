@@ -2,9 +2,9 @@
 
 A list sorted by name is ordered by ``name, id`` (the key breaks ties). Past the first 1,000 rows a page first
 reads its keys along the sort (core.listing: ``page=500`` of the programs reads 25,000); the unique index on
-``name`` alone holds no id, so PostgreSQL fetched each row from the table to read it (80 ms for that page at
-100,000 programs), where an index on both columns answers from the index alone (4 ms; BENCHMARKS.md, issue 14
-third pass). SQLite needs none: its index on ``name`` holds each row's id (the rowid) already.
+``name`` alone holds no id, so PostgreSQL fetched each row from the table to read it, where an index on both
+columns answers from the index alone (``page=500`` rendered afresh: 65.0 ms p95 before, 14.6 ms after;
+BENCHMARKS.md, issue 14 third pass). SQLite needs none: its index on ``name`` holds each row's id (the rowid) already.
 
 Created by SQL on PostgreSQL only, so it is no part of the models' state (an index of the models would be made on
 SQLite too, where it would only cost every write).
